@@ -1,0 +1,74 @@
+public import Hummingbird
+public import Logging
+public import Prometheus
+public import ServiceLifecycle
+public import VigilStorage
+
+/// What the application needs from the outside world; tests replace fields, production uses `.live`.
+public struct AppDependencies: Sendable {
+    public var logger: Logger
+    public var metrics: PrometheusCollectorRegistry
+    /// Services started before and stopped after everything else (the embedded cluster).
+    public var foundationServices: [any Service]
+    /// Extra routes a test registers to exercise the platform's middleware on a route of its own.
+    public var additionalRoutes: (@Sendable (Router<VigilRequestContext>) -> Void)?
+
+    public init(
+        logger: Logger,
+        metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        foundationServices: [any Service] = [],
+        additionalRoutes: (@Sendable (Router<VigilRequestContext>) -> Void)? = nil
+    ) {
+        self.logger = logger
+        self.metrics = metrics
+        self.foundationServices = foundationServices
+        self.additionalRoutes = additionalRoutes
+    }
+}
+
+/// Builds the Vigil application on `database`: the router, its middleware, and the services
+/// (tenant pools) that run with it. Migrations of the catalog and every tenant run before the
+/// server accepts connections.
+public func buildApplication(
+    _ configuration: AppConfiguration,
+    database: DatabaseServer,
+    dependencies: AppDependencies
+) async throws -> some ApplicationProtocol {
+    let directory = TenantDirectory(server: database, poolSize: configuration.poolSize, logger: dependencies.logger)
+    let router = buildRouter(configuration, directory: directory, dependencies: dependencies)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Vigil"),
+        logger: dependencies.logger
+    )
+    app.addServices(dependencies.foundationServices)
+    app.addServices(directory)
+    app.beforeServerStarts {
+        try await DatabaseBootstrap(server: database).migrateEverything(logger: dependencies.logger)
+    }
+    return app
+}
+
+/// The router with every route Vigil serves; `buildApplication` wraps it in an application.
+public func buildRouter(
+    _ configuration: AppConfiguration,
+    directory: TenantDirectory,
+    dependencies: AppDependencies
+) -> Router<VigilRequestContext> {
+    let router = Router(context: VigilRequestContext.self)
+    router.add(middleware: RequestMetadataMiddleware(trustedProxies: configuration.trustedProxies))
+    router.add(middleware: AccessLogMiddleware(registry: dependencies.metrics))
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: RequestGuardMiddleware(maxBodyBytes: configuration.maxBodyBytes))
+
+    HealthController(directory: directory).addRoutes(to: router)
+    MetricsController(registry: dependencies.metrics).addRoutes(to: router)
+    OpenAPIController().addRoutes(to: router)
+
+    let tenantScoped = router.group("api").add(middleware: TenantMiddleware(directory: directory))
+    TenantController().addRoutes(to: tenantScoped)
+
+    dependencies.additionalRoutes?(router)
+    return router
+}

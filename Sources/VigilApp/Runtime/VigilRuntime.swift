@@ -1,0 +1,132 @@
+import Foundation
+public import Logging
+public import Prometheus
+import ServiceLifecycle
+public import VigilStorage
+
+/// What the `vigil` commands do, apart from parsing their arguments.
+public enum VigilRuntime {
+    /// `vigil serve` and `vigil demo`: takes the data directory's lock, starts (or adopts) the
+    /// embedded cluster unless an external one is configured, migrates, and serves until SIGINT or SIGTERM.
+    public static func serve(_ configuration: AppConfiguration, demo: Bool, logger: Logger, metrics: PrometheusCollectorRegistry) async throws {
+        let server: DatabaseServer
+        var foundationServices: [any Service] = []
+        let lock: DataDirectoryLock
+        if let url = configuration.catalogURL {
+            try createDirectory(configuration.dataDirectory)
+            lock = try DataDirectoryLock.acquire(dataDirectory: ClusterLayout.absolutePath(configuration.dataDirectory))
+            server = try DatabaseServer.external(url: url)
+        } else {
+            let cluster = try await EmbeddedCluster.prepare(dataDirectory: configuration.dataDirectory)
+            lock = try DataDirectoryLock.acquire(dataDirectory: cluster.layout.dataDirectory)
+            let outcome = try await cluster.start(logger: logger)
+            if outcome == .alreadyRunning {
+                logger.notice("Adopted an embedded PostgreSQL left running; it will be stopped when vigil stops")
+            }
+            server = cluster.server
+            foundationServices.append(EmbeddedClusterService(cluster: cluster, logger: logger))
+            do {
+                try await prepare(server: server, configuration: configuration, demo: demo, logger: logger)
+            } catch {
+                try? await cluster.stop(logger: logger)
+                throw error
+            }
+        }
+        if configuration.catalogURL != nil {
+            try await prepare(server: server, configuration: configuration, demo: demo, logger: logger)
+        }
+        let app = try await buildApplication(
+            configuration,
+            database: server,
+            dependencies: AppDependencies(logger: logger, metrics: metrics, foundationServices: foundationServices)
+        )
+        logger.notice("Vigil is serving", metadata: ["address": "http://\(configuration.host):\(configuration.port)"])
+        try await app.runService()
+        withExtendedLifetime(lock) {}
+    }
+
+    private static func prepare(server: DatabaseServer, configuration: AppConfiguration, demo: Bool, logger: Logger) async throws {
+        try await DatabaseBootstrap(server: server).migrateEverything(logger: logger)
+        if demo {
+            try await DemoSeeder(server: server, configuration: configuration).seed(logger: logger)
+        }
+    }
+
+    /// Runs `body` against the configured server for a command other than `serve`: an external
+    /// server as is; the embedded cluster as it runs (a server's), or started for the command and
+    /// stopped after it.
+    public static func withDatabase<Result: Sendable>(
+        _ configuration: AppConfiguration,
+        logger: Logger,
+        _ body: @Sendable (DatabaseServer) async throws -> Result
+    ) async throws -> Result {
+        if let url = configuration.catalogURL {
+            return try await body(try DatabaseServer.external(url: url))
+        }
+        let cluster = try await EmbeddedCluster.prepare(dataDirectory: configuration.dataDirectory)
+        let outcome = try await cluster.start(logger: logger)
+        let startedHere = outcome != .alreadyRunning
+        do {
+            let result = try await body(cluster.server)
+            if startedHere { try await cluster.stop(logger: logger) }
+            return result
+        } catch {
+            if startedHere { try? await cluster.stop(logger: logger) }
+            throw error
+        }
+    }
+
+    /// `vigil migrate`: the catalog and every tenant.
+    public static func migrate(_ configuration: AppConfiguration, logger: Logger) async throws {
+        try await withDatabase(configuration, logger: logger) { server in
+            try await DatabaseBootstrap(server: server).migrateEverything(logger: logger)
+        }
+    }
+
+    /// `vigil tenant create`.
+    public static func createTenant(slug: String, hosts: [String], _ configuration: AppConfiguration, logger: Logger) async throws -> TenantListing {
+        try await withDatabase(configuration, logger: logger) { server in
+            let bootstrap = DatabaseBootstrap(server: server)
+            try await bootstrap.migrateEverything(logger: logger)
+            let provisioner = try bootstrap.provisioner
+            let record = try await bootstrap.withCatalog(logger: logger) { catalog in
+                try await provisioner.create(slug: slug, hosts: hosts, catalog: catalog, logger: logger)
+            }
+            return TenantListing(record, server: server)
+        }
+    }
+
+    /// `vigil tenant list`.
+    public static func listTenants(_ configuration: AppConfiguration, logger: Logger) async throws -> [TenantListing] {
+        try await withDatabase(configuration, logger: logger) { server in
+            let bootstrap = DatabaseBootstrap(server: server)
+            try await bootstrap.provisioner.prepareCatalog(logger: logger)
+            return try await bootstrap.withCatalog(logger: logger) { catalog in
+                try await catalog.all(logger: logger).map { TenantListing($0, server: server) }
+            }
+        }
+    }
+
+    static func createDirectory(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+    }
+}
+
+/// One line of `vigil tenant list --json`; the URL connects `psql` as the tenant's database owner.
+public struct TenantListing: Codable, Sendable, Equatable {
+    public let slug: String
+    public let databaseURL: String
+    public let hosts: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case slug
+        case databaseURL = "database_url"
+        case hosts
+    }
+
+    init(_ record: TenantRecord, server: DatabaseServer) {
+        slug = record.slug
+        databaseURL = server.url(role: record.owner, database: record.databaseName)
+        hosts = record.hosts
+    }
+}

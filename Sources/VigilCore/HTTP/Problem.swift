@@ -1,0 +1,146 @@
+public import Foundation
+public import HTTPTypes
+public import Hummingbird
+
+/// An RFC 9457 problem: the one shape every error of Vigil's API takes.
+///
+/// `type` is the stable URI `/problems/<slug>`; clients switch on it, never on `title` or `detail`.
+/// Validation problems list the offending fields in `errors`.
+public struct Problem: Error, Sendable, Equatable {
+    /// One field that broke a rule; `pointer` is an RFC 6901 JSON Pointer into the request body.
+    public struct FieldError: Codable, Sendable, Equatable {
+        public var pointer: String
+        public var code: String
+        public var detail: String
+
+        public init(pointer: String, code: String, detail: String) {
+            self.pointer = pointer
+            self.code = code
+            self.detail = detail
+        }
+    }
+
+    public var status: HTTPResponse.Status
+    public var slug: String
+    public var title: String
+    public var detail: String?
+    public var errors: [FieldError]
+    /// Extra response headers, such as `Retry-After` or `Allow`.
+    public var headers: HTTPFields
+
+    public init(
+        status: HTTPResponse.Status,
+        slug: String,
+        title: String,
+        detail: String? = nil,
+        errors: [FieldError] = [],
+        headers: HTTPFields = [:]
+    ) {
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+    }
+
+    public var type: String { "/problems/\(slug)" }
+}
+
+// MARK: - The problems the platform itself raises
+
+extension Problem {
+    public static func malformedRequest(_ detail: String, errors: [FieldError] = []) -> Problem {
+        Problem(status: .badRequest, slug: "malformed-request", title: "The request could not be read", detail: detail, errors: errors)
+    }
+
+    public static func unsupportedMediaType(expected: String) -> Problem {
+        Problem(
+            status: .unsupportedMediaType,
+            slug: "unsupported-media-type",
+            title: "Unsupported media type",
+            detail: "This endpoint accepts \(expected) only."
+        )
+    }
+
+    public static func bodyTooLarge(limit: Int) -> Problem {
+        Problem(
+            status: .contentTooLarge,
+            slug: "body-too-large",
+            title: "Request body too large",
+            detail: "The request body exceeds the limit of \(limit) bytes."
+        )
+    }
+
+    public static func notFound(_ detail: String = "No resource exists at this address.") -> Problem {
+        Problem(status: .notFound, slug: "not-found", title: "Not found", detail: detail)
+    }
+
+    public static func methodNotAllowed() -> Problem {
+        Problem(status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed")
+    }
+
+    public static func unknownTenant() -> Problem {
+        Problem(
+            status: .notFound,
+            slug: "unknown-tenant",
+            title: "Unknown tenant",
+            detail: "No tenant is registered for this host name."
+        )
+    }
+
+    public static func serviceUnavailable(_ detail: String) -> Problem {
+        Problem(status: .serviceUnavailable, slug: "service-unavailable", title: "Service unavailable", detail: detail)
+    }
+
+    public static func internalError() -> Problem {
+        Problem(
+            status: .internalServerError,
+            slug: "internal-error",
+            title: "Internal error",
+            detail: "The server could not complete the request. It has been logged with the request id."
+        )
+    }
+}
+
+// MARK: - Rendering
+
+extension Problem: HTTPResponseError {
+    public static let mediaType = "application/problem+json"
+
+    /// The JSON body of the problem; `instance` is the path of the request that failed.
+    public func body(instance: String?) -> ByteBuffer {
+        let document = Document(
+            type: type,
+            title: title,
+            status: Int(status.code),
+            detail: detail,
+            instance: instance,
+            errors: errors.isEmpty ? nil : errors
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a struct of strings and ints cannot fail.
+        let data = (try? encoder.encode(document)) ?? Data()
+        return ByteBuffer(bytes: data)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response(instance: request.uri.path)
+    }
+
+    public func response(instance: String?) -> Response {
+        var headers = self.headers
+        headers[.contentType] = Self.mediaType
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body(instance: instance)))
+    }
+
+    private struct Document: Encodable {
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String?
+        var instance: String?
+        var errors: [FieldError]?
+    }
+}

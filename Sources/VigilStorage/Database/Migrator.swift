@@ -1,0 +1,105 @@
+public import Logging
+public import PostgresNIO
+
+/// Why start-up stops rather than run against a schema it does not understand.
+public enum MigrationError: Error, CustomStringConvertible, Sendable, Equatable {
+    case checksumChanged(id: String, database: String, recorded: String, current: String)
+    case unknownApplied(id: String, database: String)
+    case failed(id: String, database: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .checksumChanged(let id, let database, let recorded, let current):
+            return """
+                Migration \(id) was changed after it was applied to database \(database) \
+                (recorded checksum \(recorded.prefix(12))…, file now \(current.prefix(12))…). \
+                Applied migrations must never change: restore the file and put the change in a new migration.
+                """
+        case .unknownApplied(let id, let database):
+            return """
+                Database \(database) has migration \(id) applied, which this build of Vigil does not know. \
+                It was migrated by a newer Vigil: run that version, or restore a backup.
+                """
+        case .failed(let id, let database, let reason):
+            return "Migration \(id) failed on database \(database), nothing of it was applied: \(reason)"
+        }
+    }
+}
+
+/// Applies ordered migrations to one database: under a transaction-level advisory lock, all
+/// pending migrations in one transaction (PostgreSQL DDL is transactional, so a failure leaves
+/// nothing half-applied), each recorded with its checksum in `vigil_migrations`.
+public struct Migrator: Sendable {
+    /// The advisory lock key every migrator takes, whatever the database ("vigilmig" in ASCII).
+    static let lockKey: Int64 = 0x7669_6769_6c6d_6967
+
+    public init() {}
+
+    /// Applies what is pending; returns the ids applied, in order.
+    @discardableResult
+    public func migrate(_ migrations: [Migration], on client: PostgresClient, database: String, logger: Logger) async throws -> [String] {
+        try await client.withConnection { connection in
+            try await migrate(migrations, on: connection, database: database, logger: logger)
+        }
+    }
+
+    func migrate(_ migrations: [Migration], on connection: PostgresConnection, database: String, logger: Logger) async throws -> [String] {
+        _ = try await connection.query("BEGIN", logger: logger)
+        do {
+            let applied = try await applyPending(migrations, on: connection, database: database, logger: logger)
+            _ = try await connection.query("COMMIT", logger: logger)
+            return applied
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+
+    private func applyPending(_ migrations: [Migration], on connection: PostgresConnection, database: String, logger: Logger) async throws -> [String] {
+        _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+        _ = try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS vigil_migrations (
+                id text PRIMARY KEY,
+                checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            logger: logger
+        )
+        var recorded: [String: String] = [:]
+        for try await (id, checksum) in try await connection.query("SELECT id, checksum FROM vigil_migrations", logger: logger)
+            .decode((String, String).self)
+        {
+            recorded[id] = checksum
+        }
+        let known = Set(migrations.map(\.id))
+        if let unknown = recorded.keys.sorted().first(where: { !known.contains($0) }) {
+            throw MigrationError.unknownApplied(id: unknown, database: database)
+        }
+        var applied: [String] = []
+        for migration in migrations {
+            if let checksum = recorded[migration.id] {
+                guard checksum == migration.checksum else {
+                    throw MigrationError.checksumChanged(id: migration.id, database: database, recorded: checksum, current: migration.checksum)
+                }
+                continue
+            }
+            do {
+                // PostgresNIO speaks only the extended protocol: one statement per query.
+                for statement in SQLStatements.split(migration.sql) {
+                    _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+            } catch let error as PSQLError {
+                throw MigrationError.failed(id: migration.id, database: database, reason: error.serverInfo?[.message] ?? String(reflecting: error))
+            }
+            _ = try await connection.query(
+                "INSERT INTO vigil_migrations (id, checksum) VALUES (\(migration.id), \(migration.checksum))",
+                logger: logger
+            )
+            logger.info("Applied migration", metadata: ["migration": "\(migration.id)", "database": "\(database)"])
+            applied.append(migration.id)
+        }
+        return applied
+    }
+}
