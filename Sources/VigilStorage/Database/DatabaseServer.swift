@@ -84,6 +84,11 @@ public struct DatabaseServer: Sendable, Equatable {
         )
     }
 
+    /// The same server with another database as its catalog.
+    public func withCatalogDatabase(_ name: String) -> DatabaseServer {
+        DatabaseServer(endpoint: endpoint, port: port, administrator: administrator, catalogDatabase: name, tls: tls, isEmbedded: isEmbedded)
+    }
+
     /// Client settings for `role` on `database`.
     public func configuration(role: DatabaseRole, database: String) -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration

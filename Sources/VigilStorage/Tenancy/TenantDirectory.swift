@@ -21,6 +21,7 @@ public final class TenantDirectory: Service, Sendable {
     public let poolSize: Int
     public let catalog: CatalogStore
     private let logger: Logger
+    private let backgroundLogger: Logger
     private let tenants = Mutex<[String: TenantDatabase]>([:])
     private let hosts = Mutex<[String: String]>([:])
     private let newClients: AsyncStream<PostgresClient>
@@ -31,9 +32,14 @@ public final class TenantDirectory: Service, Sendable {
         self.poolSize = poolSize
         self.logger = logger
         (newClients, newClientsContinuation) = AsyncStream.makeStream()
+        // A pool opened by a request is asked for its first connection before its run task
+        // starts, which PostgresNIO reports as a warning; pool internals log errors only.
+        var backgroundLogger = logger
+        backgroundLogger.logLevel = .error
+        self.backgroundLogger = backgroundLogger
         var configuration = server.configuration(role: server.administrator, database: server.catalogDatabase)
         configuration.options.maximumConnections = 4
-        let catalogClient = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let catalogClient = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
         catalog = CatalogStore(client: catalogClient)
         newClientsContinuation.yield(catalogClient)
     }
@@ -65,7 +71,7 @@ public final class TenantDirectory: Service, Sendable {
             if let raced = tenants[slug] { return raced }
             var configuration = server.configuration(role: record.application, database: record.databaseName)
             configuration.options.maximumConnections = poolSize
-            let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+            let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
             let database = TenantDatabase(slug: slug, databaseName: record.databaseName, client: client)
             tenants[slug] = database
             newClientsContinuation.yield(client)
