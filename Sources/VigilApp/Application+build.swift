@@ -10,6 +10,8 @@ public struct AppDependencies: Sendable {
     public var metrics: PrometheusCollectorRegistry
     /// Services started before and stopped after everything else (the embedded cluster).
     public var foundationServices: [any Service]
+    /// Runs once the schema is up to date and before the server accepts connections (the demo seeds here).
+    public var afterMigrations: (@Sendable (DatabaseServer, Logger) async throws -> Void)?
     /// Extra routes a test registers to exercise the platform's middleware on a route of its own.
     public var additionalRoutes: (@Sendable (Router<VigilRequestContext>) -> Void)?
 
@@ -17,11 +19,13 @@ public struct AppDependencies: Sendable {
         logger: Logger,
         metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         foundationServices: [any Service] = [],
+        afterMigrations: (@Sendable (DatabaseServer, Logger) async throws -> Void)? = nil,
         additionalRoutes: (@Sendable (Router<VigilRequestContext>) -> Void)? = nil
     ) {
         self.logger = logger
         self.metrics = metrics
         self.foundationServices = foundationServices
+        self.afterMigrations = afterMigrations
         self.additionalRoutes = additionalRoutes
     }
 }
@@ -45,6 +49,7 @@ public func buildApplication(
     app.addServices(directory)
     app.beforeServerStarts {
         try await DatabaseBootstrap(server: database).migrateEverything(logger: dependencies.logger)
+        try await dependencies.afterMigrations?(database, dependencies.logger)
     }
     return app
 }
@@ -59,7 +64,7 @@ public func buildRouter(
     router.add(middleware: RequestMetadataMiddleware(trustedProxies: configuration.trustedProxies))
     router.add(middleware: AccessLogMiddleware(registry: dependencies.metrics))
     router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: ProblemMiddleware(maxBodyBytes: configuration.maxBodyBytes))
     router.add(middleware: RequestGuardMiddleware(maxBodyBytes: configuration.maxBodyBytes))
 
     HealthController(directory: directory).addRoutes(to: router)

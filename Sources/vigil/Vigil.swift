@@ -13,25 +13,28 @@ struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Vigil: CRM, double-entry ledger and compliance back office for forex/CFD brokers.",
-        discussion: """
-            Environment variables (flags override them):
-              VIGIL_DATA_DIR          data directory (default ./.vigil): embedded PostgreSQL, lock, keys.
-                                      Run as root, the cluster runs as the 'postgres' user; if that user
-                                      cannot enter the data directory (e.g. under a 0700 mktemp dir), the
-                                      cluster and its socket live in /var/lib/vigil/<16 hex of SHA-256 of
-                                      the data directory's absolute path> instead.
-              VIGIL_HOST, VIGIL_PORT  listen address (default 127.0.0.1:8080)
-              VIGIL_CATALOG_URL       external PostgreSQL catalog, postgresql://user:pass@host:port/db
-                                      (absent: embedded cluster). The role must create databases and roles.
-              VIGIL_TRUSTED_PROXIES   comma-separated CIDRs whose X-Forwarded-For is believed
-              VIGIL_MAX_BODY_BYTES    largest request body (default 1048576)
-              VIGIL_DB_POOL_SIZE      connections per tenant pool (default 10)
-              VIGIL_LOG_LEVEL         trace|debug|info|notice|warning|error|critical (default info)
-            """,
+        discussion: environmentHelp + "\nEvery command takes --data-dir DIR (see 'vigil help <command>').",
         version: VigilVersion.current,
         subcommands: [Serve.self, Demo.self, Migrate.self, Tenant.self, Version.self]
     )
 }
+
+/// The configuration every serving command reads, shown by `--help`.
+let environmentHelp = """
+    Environment variables (flags override them):
+      VIGIL_DATA_DIR          data directory (default ./.vigil): embedded PostgreSQL, lock, keys.
+                              Run as root, the cluster runs as the 'postgres' user; if that user
+                              cannot enter the data directory (e.g. under a 0700 mktemp dir), the
+                              cluster and its socket live in /var/lib/vigil/<first 16 hex digits of
+                              SHA-256 of the data directory's absolute path> instead.
+      VIGIL_HOST, VIGIL_PORT  listen address (default 127.0.0.1:8080)
+      VIGIL_CATALOG_URL       external PostgreSQL catalog, postgresql://user:pass@host:port/db
+                              (absent: embedded cluster). The role must create databases and roles.
+      VIGIL_TRUSTED_PROXIES   comma-separated CIDRs whose X-Forwarded-For is believed
+      VIGIL_MAX_BODY_BYTES    largest request body (default 1048576)
+      VIGIL_DB_POOL_SIZE      connections per tenant pool (default 10)
+      VIGIL_LOG_LEVEL         trace|debug|info|notice|warning|error|critical (default info)
+    """
 
 /// Flags every command takes.
 struct CommonOptions: ParsableArguments {
@@ -39,7 +42,12 @@ struct CommonOptions: ParsableArguments {
     var dataDir: String?
 
     func configuration() throws -> AppConfiguration {
-        var configuration = try AppConfiguration.fromEnvironment()
+        var configuration: AppConfiguration
+        do {
+            configuration = try AppConfiguration.fromEnvironment()
+        } catch {
+            throw fail(error)
+        }
         if let dataDir { configuration.dataDirectory = dataDir }
         return configuration
     }
@@ -68,7 +76,11 @@ func fail(_ error: any Error) -> ExitCode {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the API and console (embedded PostgreSQL unless VIGIL_CATALOG_URL is set).",
-        discussion: "Stops cleanly, with its embedded PostgreSQL, on SIGINT or SIGTERM. A second serve or demo on the same data directory is refused."
+        discussion: """
+            Stops cleanly, with its embedded PostgreSQL, on SIGINT or SIGTERM. A second serve or demo on the \
+            same data directory is refused.
+
+            """ + environmentHelp
     )
 
     @OptionGroup var common: CommonOptions
@@ -79,14 +91,17 @@ struct Serve: AsyncParsableCommand {
         var configuration = try common.configuration()
         if let host { configuration.host = host }
         if let port { configuration.port = port }
-        try await serve(configuration, demo: false)
+        try await serve(try configuration.validated(), demo: false)
     }
 }
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create the demo tenant and data once (deterministically), then serve like 'serve'.",
-        discussion: "Writes DATA_DIR/demo-credentials.json (mode 0600). Requests to 127.0.0.1 and localhost reach the demo tenant."
+        discussion: """
+            Writes DATA_DIR/demo-credentials.json (mode 0600). Requests to 127.0.0.1 and localhost reach the demo tenant.
+
+            """ + environmentHelp
     )
 
     @OptionGroup var common: CommonOptions
@@ -95,7 +110,7 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         var configuration = try common.configuration()
         if let port { configuration.port = port }
-        try await serve(configuration, demo: true)
+        try await serve(try configuration.validated(), demo: true)
     }
 }
 

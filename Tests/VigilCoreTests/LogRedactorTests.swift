@@ -1,3 +1,6 @@
+import Foundation
+import Logging
+import Synchronization
 import Testing
 
 @testable import VigilCore
@@ -15,6 +18,8 @@ import Testing
         ("body password=hunter2&x=1", "hunter2"),
         (#"{"password": "s3cr3t!"}"#, "s3cr3t!"),
         ("api_key: k-123456", "k-123456"),
+        ("Authorization: Bearer abcdefgh", "abcdefgh"),
+        ("login password=hunter", "hunter"),
     ])
     func personalDataAndSecretsAreMasked(text: String, secret: String) {
         let redacted = LogRedactor.redact(text)
@@ -39,4 +44,27 @@ import Testing
     func secretKeysAreRecognisedByName(key: String, secret: Bool) {
         #expect(LogRedactor.isSecretKey(key) == secret)
     }
+}
+
+@Suite struct JSONLogHandlerTests {
+    @Test func numbersStayNumbersAndIdentifiersStayReadable() throws {
+        let captured = LinesBox()
+        var logger = Logger(label: "t") { label in JSONLogHandler(label: label) { line in captured.append(line) } }
+        logger[metadataKey: "request.id"] = "7edb2558-2c4a-4797-a97c-2ef814f70173"
+        logger.info("request", metadata: ["duration_ms": .stringConvertible(1234.5678), "status": .stringConvertible(200), "email": "jane@example.org"])
+        let line = try #require(captured.lines.first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["duration_ms"] as? Double == 1234.5678)
+        #expect(object["status"] as? Int == 200)
+        #expect(object["request.id"] as? String == "7edb2558-2c4a-4797-a97c-2ef814f70173")
+        #expect(object["email"] as? String == LogRedactor.mask)
+        #expect(object["level"] as? String == "info")
+        #expect((object["time"] as? String)?.hasSuffix("Z") == true)
+    }
+}
+
+final class LinesBox: Sendable {
+    private let stored = Mutex<[String]>([])
+    var lines: [String] { stored.withLock { $0 } }
+    func append(_ line: String) { stored.withLock { $0.append(line) } }
 }

@@ -1,4 +1,5 @@
 public import Configuration
+import Foundation
 public import Logging
 public import VigilCore
 
@@ -32,7 +33,7 @@ public struct AppConfiguration: Sendable {
         var configuration = AppConfiguration()
         configuration.dataDirectory = reader.string(forKey: "vigil.data.dir", default: configuration.dataDirectory)
         configuration.host = reader.string(forKey: "vigil.host", default: configuration.host)
-        configuration.port = reader.int(forKey: "vigil.port", default: configuration.port)
+        configuration.port = try integer(reader, "vigil.port", variable: "VIGIL_PORT", default: configuration.port, range: 1...65535)
         configuration.catalogURL = reader.string(forKey: "vigil.catalog.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         if let proxies = reader.string(forKey: "vigil.trusted.proxies") {
             do {
@@ -41,16 +42,31 @@ public struct AppConfiguration: Sendable {
                 throw Invalid(description: "VIGIL_TRUSTED_PROXIES: \(error)")
             }
         }
-        configuration.maxBodyBytes = reader.int(forKey: "vigil.max.body.bytes", default: configuration.maxBodyBytes)
-        configuration.poolSize = reader.int(forKey: "vigil.db.pool.size", default: configuration.poolSize)
+        configuration.maxBodyBytes = try integer(
+            reader, "vigil.max.body.bytes", variable: "VIGIL_MAX_BODY_BYTES", default: configuration.maxBodyBytes, range: 1...(1 << 30)
+        )
+        configuration.poolSize = try integer(reader, "vigil.db.pool.size", variable: "VIGIL_DB_POOL_SIZE", default: configuration.poolSize, range: 1...100)
         let level = reader.string(forKey: "vigil.log.level", default: configuration.logLevel.rawValue)
         guard let parsed = Logger.Level(rawValue: level) else {
             throw Invalid(description: "VIGIL_LOG_LEVEL: '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         configuration.logLevel = parsed
-        guard (1...65535).contains(configuration.port) else { throw Invalid(description: "VIGIL_PORT: \(configuration.port) is not a port") }
-        guard configuration.maxBodyBytes > 0 else { throw Invalid(description: "VIGIL_MAX_BODY_BYTES must be positive") }
-        guard (1...100).contains(configuration.poolSize) else { throw Invalid(description: "VIGIL_DB_POOL_SIZE must be 1–100") }
         return configuration
+    }
+
+    /// An integer setting: absent gives the default; anything but a whole number in `range` is an error, never a silent default.
+    static func integer(_ reader: ConfigReader, _ key: ConfigKey, variable: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = reader.string(forKey: key) else { return value }
+        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
+            throw Invalid(description: "\(variable): '\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    /// Checks values given on the command line, which bypass the environment's checks.
+    public func validated() throws -> AppConfiguration {
+        guard (1...65535).contains(port) else { throw Invalid(description: "--port \(port) is not a port from 1 to 65535") }
+        guard !host.isEmpty else { throw Invalid(description: "--host may not be empty") }
+        return self
     }
 }

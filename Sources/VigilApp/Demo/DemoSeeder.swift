@@ -67,7 +67,8 @@ public struct DemoSeeder: Sendable {
                 try await provisioner.create(slug: Self.tenant, hosts: Self.hosts, catalog: catalog, logger: logger)
             }
         }
-        let credentials = Credentials(tenant: Self.tenant, baseURL: "http://127.0.0.1:\(configuration.port)", staff: [], customers: [])
+        let host = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
+        let credentials = Credentials(tenant: Self.tenant, baseURL: "http://\(host):\(configuration.port)", staff: [], customers: [])
         try write(credentials)
         logger.notice("Demo ready", metadata: ["credentials": "\(credentialsPath)"])
     }

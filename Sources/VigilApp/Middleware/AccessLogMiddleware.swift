@@ -31,7 +31,7 @@ struct AccessLogMiddleware: RouterMiddleware {
             "route": .string(route),
             "method": .string(request.method.rawValue),
             "status": .stringConvertible(response.status.code),
-            "duration_ms": .stringConvertible(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000),
+            "duration_ms": .stringConvertible(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15),
         ]
         if let tenant = context.tenant { metadata["tenant"] = .string(tenant.slug) }
         context.logger.info("request", metadata: metadata)

@@ -19,37 +19,33 @@ public enum VigilRuntime {
         } else {
             let cluster = try await EmbeddedCluster.prepare(dataDirectory: configuration.dataDirectory)
             lock = try DataDirectoryLock.acquire(dataDirectory: cluster.layout.dataDirectory)
-            let outcome = try await cluster.start(logger: logger)
-            if outcome == .alreadyRunning {
+            if try await cluster.start(logger: logger) == .alreadyRunning {
                 logger.notice("Adopted an embedded PostgreSQL left running; it will be stopped when vigil stops")
             }
             server = cluster.server
+            // Stopped last, after the server and pools, whatever ends the service group.
             foundationServices.append(EmbeddedClusterService(cluster: cluster, logger: logger))
-            do {
-                try await prepare(server: server, configuration: configuration, demo: demo, logger: logger)
-            } catch {
-                try? await cluster.stop(logger: logger)
-                throw error
+        }
+        var seedDemo: (@Sendable (DatabaseServer, Logger) async throws -> Void)?
+        if demo {
+            seedDemo = { @Sendable server, logger in
+                try await DemoSeeder(server: server, configuration: configuration).seed(logger: logger)
             }
         }
-        if configuration.catalogURL != nil {
-            try await prepare(server: server, configuration: configuration, demo: demo, logger: logger)
+        do {
+            let app = try await buildApplication(
+                configuration,
+                database: server,
+                dependencies: AppDependencies(logger: logger, metrics: metrics, foundationServices: foundationServices, afterMigrations: seedDemo)
+            )
+            try await app.runService()
+        } catch {
+            for case let cluster as EmbeddedClusterService in foundationServices {
+                try? await cluster.cluster.stop(logger: logger)
+            }
+            throw error
         }
-        let app = try await buildApplication(
-            configuration,
-            database: server,
-            dependencies: AppDependencies(logger: logger, metrics: metrics, foundationServices: foundationServices)
-        )
-        logger.notice("Vigil is serving", metadata: ["address": "http://\(configuration.host):\(configuration.port)"])
-        try await app.runService()
         withExtendedLifetime(lock) {}
-    }
-
-    private static func prepare(server: DatabaseServer, configuration: AppConfiguration, demo: Bool, logger: Logger) async throws {
-        try await DatabaseBootstrap(server: server).migrateEverything(logger: logger)
-        if demo {
-            try await DemoSeeder(server: server, configuration: configuration).seed(logger: logger)
-        }
     }
 
     /// Runs `body` against the configured server for a command other than `serve`: an external

@@ -52,7 +52,7 @@ public struct IPNetwork: Sendable, Hashable {
     public let prefixLength: Int
 
     public init(parsing text: String) throws(ParseError) {
-        let parts = text.split(separator: "/", maxSplits: 1)
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let address = IPAddress(parts[0]) else { throw ParseError(text: text) }
         let maximum = address.bytes.count * 8
         if parts.count == 2 {

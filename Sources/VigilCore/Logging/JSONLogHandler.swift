@@ -55,7 +55,7 @@ public struct JSONLogHandler: LogHandler {
         sink(line)
     }
 
-    /// Hex, UUID-like and dotted tokens only: anything else under an id key is redacted as usual.
+    /// Letters, digits, hyphens and underscores only: anything else under an id key is redacted as usual.
     static func isPlainIdentifier(_ value: String) -> Bool {
         value.utf8.count <= 128 && value.utf8.allSatisfy { byte in
             (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
@@ -66,6 +66,8 @@ public struct JSONLogHandler: LogHandler {
     static func redacted(_ value: Logger.Metadata.Value) -> Any {
         switch value {
         case .string(let string): return LogRedactor.redact(string)
+        case .stringConvertible(let convertible as any BinaryInteger): return Int64(convertible)
+        case .stringConvertible(let convertible as Double): return convertible
         case .stringConvertible(let convertible): return LogRedactor.redact(convertible.description)
         case .array(let values): return values.map(redacted)
         case .dictionary(let dictionary):
