@@ -142,6 +142,18 @@ def postmasters(cluster_dir: Path) -> list[int]:
     return found
 
 
+def terminate(process: subprocess.Popen) -> bool:
+    """SIGTERM `process` and wait; SIGKILL it if it has not exited within STOP_TIMEOUT. True if SIGTERM sufficed."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(STOP_TIMEOUT)
+        return True
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+        return False
+
+
 def wait_gone(pids: list[int], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -277,12 +289,7 @@ class Run:
         """SIGTERM the running vigil; returns how long it took to exit."""
         process = self.processes[-1]
         start = time.perf_counter()
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        if not terminate(process):
             raise RuntimeError("vigil serve did not stop within 60 s of SIGTERM")
         elapsed = time.perf_counter() - start
         if process.returncode != 0:
@@ -311,12 +318,7 @@ class Run:
     def cleanup(self) -> None:
         for process in self.processes:
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(10)
+                terminate(process)
         try:
             self.stop_reference()
         finally:

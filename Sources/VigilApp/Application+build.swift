@@ -39,7 +39,7 @@ public func buildApplication(
     dependencies: AppDependencies
 ) async throws -> some ApplicationProtocol {
     let directory = TenantDirectory(server: database, poolSize: configuration.poolSize, logger: dependencies.logger)
-    let router = buildRouter(configuration, directory: directory, dependencies: dependencies)
+    let router = try buildRouter(configuration, directory: directory, dependencies: dependencies)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Vigil"),
@@ -59,7 +59,7 @@ public func buildRouter(
     _ configuration: AppConfiguration,
     directory: TenantDirectory,
     dependencies: AppDependencies
-) -> Router<VigilRequestContext> {
+) throws -> Router<VigilRequestContext> {
     let router = Router(context: VigilRequestContext.self)
     router.add(middleware: RequestMetadataMiddleware(trustedProxies: configuration.trustedProxies))
     router.add(middleware: AccessLogMiddleware(registry: dependencies.metrics))
@@ -69,7 +69,7 @@ public func buildRouter(
 
     HealthController(directory: directory).addRoutes(to: router)
     MetricsController(registry: dependencies.metrics).addRoutes(to: router)
-    OpenAPIController().addRoutes(to: router)
+    try OpenAPIController().addRoutes(to: router)
 
     let tenantScoped = router.group("api").add(middleware: TenantMiddleware(directory: directory))
     TenantController().addRoutes(to: tenantScoped)

@@ -35,7 +35,7 @@ import VigilTesting
     @Test func everyRegisteredRouteIsDocumentedAndEveryDocumentedRouteIsRegistered() async throws {
         let server = try await TestPostgres.shared.environment()
         let directory = TenantDirectory(server: server, poolSize: 1, logger: TestPostgres.logger)
-        let router = buildRouter(AppConfiguration(), directory: directory, dependencies: AppDependencies(logger: TestPostgres.logger))
+        let router = try buildRouter(AppConfiguration(), directory: directory, dependencies: AppDependencies(logger: TestPostgres.logger))
         let registered = Set(router.routes.map { "\($0.method.rawValue) \(Self.normalise($0.path.description))" })
         let documented = try Self.documentedOperations()
         #expect(!registered.isEmpty)
@@ -46,7 +46,7 @@ import VigilTesting
     @Test func theCheckCatchesAnUndocumentedRoute() async throws {
         let server = try await TestPostgres.shared.environment()
         let directory = TenantDirectory(server: server, poolSize: 1, logger: TestPostgres.logger)
-        let router = buildRouter(AppConfiguration(), directory: directory, dependencies: AppDependencies(logger: TestPostgres.logger, additionalRoutes: TestRoutes.register))
+        let router = try buildRouter(AppConfiguration(), directory: directory, dependencies: AppDependencies(logger: TestPostgres.logger, additionalRoutes: TestRoutes.register))
         let registered = Set(router.routes.map { "\($0.method.rawValue) \(Self.normalise($0.path.description))" })
         #expect(registered.subtracting(try Self.documentedOperations()) == ["POST /test/echo", "GET /test/failure", "GET /test/client"])
     }

@@ -108,6 +108,7 @@ public actor TestPostgres {
     }
 
     /// Runs `body` as the server's administrator on the `postgres` database.
+    @discardableResult
     public func admin<Result: Sendable>(_ server: DatabaseServer, _ body: @Sendable (PostgresClient) async throws -> Result) async throws -> Result {
         try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: "postgres"), logger: Self.logger, body)
     }

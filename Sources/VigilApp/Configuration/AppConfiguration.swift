@@ -2,6 +2,7 @@ public import Configuration
 import Foundation
 public import Logging
 public import VigilCore
+import VigilStorage
 
 /// Everything an operator can set, read once at start from the environment (swift-configuration)
 /// and overridden by command-line flags. Secrets never pass through here in clear logs.
@@ -16,7 +17,7 @@ public struct AppConfiguration: Sendable {
     /// `VIGIL_TRUSTED_PROXIES`: CIDRs whose `X-Forwarded-For` is believed.
     public var trustedProxies: TrustedProxies = .none
     /// `VIGIL_MAX_BODY_BYTES`: the largest request body accepted (default 1 MiB).
-    public var maxBodyBytes: Int = 1 << 20
+    public var maxBodyBytes: Int = VigilRequestContext.defaultMaxUploadSize
     /// `VIGIL_DB_POOL_SIZE`: connections per tenant pool (see docs/operations.md for the arithmetic).
     public var poolSize: Int = 10
     /// `VIGIL_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.

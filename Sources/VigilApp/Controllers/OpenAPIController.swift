@@ -4,16 +4,16 @@ import VigilStorage
 
 /// Serves the hand-kept OpenAPI 3.1 document (`Sources/VigilApp/Resources/openapi.yaml`) as is.
 struct OpenAPIController {
-    static let path = "/api/openapi.yaml"
+    /// Read once, when the router is built: a build without its document fails at start-up, not per request.
+    let document: ByteBuffer
+
+    init() throws {
+        document = ByteBuffer(string: try OpenAPIDocument.text())
+    }
 
     func addRoutes(to router: Router<VigilRequestContext>) {
         router.get("api/openapi.yaml") { _, _ in
-            let document = try OpenAPIDocument.text()
-            return Response(
-                status: .ok,
-                headers: [.contentType: "application/yaml; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: document))
-            )
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: document))
         }
     }
 }

@@ -10,7 +10,7 @@ public enum VigilRuntime {
     /// embedded cluster unless an external one is configured, migrates, and serves until SIGINT or SIGTERM.
     public static func serve(_ configuration: AppConfiguration, demo: Bool, logger: Logger, metrics: PrometheusCollectorRegistry) async throws {
         let server: DatabaseServer
-        var foundationServices: [any Service] = []
+        var embedded: EmbeddedCluster?
         let lock: DataDirectoryLock
         if let url = configuration.catalogURL {
             try createDirectory(configuration.dataDirectory)
@@ -23,8 +23,7 @@ public enum VigilRuntime {
                 logger.notice("Adopted an embedded PostgreSQL left running; it will be stopped when vigil stops")
             }
             server = cluster.server
-            // Stopped last, after the server and pools, whatever ends the service group.
-            foundationServices.append(EmbeddedClusterService(cluster: cluster, logger: logger))
+            embedded = cluster
         }
         var seedDemo: (@Sendable (DatabaseServer, Logger) async throws -> Void)?
         if demo {
@@ -32,20 +31,27 @@ public enum VigilRuntime {
                 try await DemoSeeder(server: server, configuration: configuration).seed(logger: logger)
             }
         }
-        do {
-            let app = try await buildApplication(
+        // The cluster's service is stopped last, after the server and pools, whatever ends the service group.
+        let foundationServices: [any Service] = embedded.map { [EmbeddedClusterService(cluster: $0, logger: logger)] } ?? []
+        let app = try await stopping(embedded, ifFailing: logger) {
+            try await buildApplication(
                 configuration,
                 database: server,
                 dependencies: AppDependencies(logger: logger, metrics: metrics, foundationServices: foundationServices, afterMigrations: seedDemo)
             )
-            try await app.runService()
+        }
+        try await app.runService()
+        withExtendedLifetime(lock) {}
+    }
+
+    /// Runs `body`; if it fails, stops the cluster started for it (no service exists yet to do so).
+    private static func stopping<Result>(_ cluster: EmbeddedCluster?, ifFailing logger: Logger, _ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
         } catch {
-            for case let cluster as EmbeddedClusterService in foundationServices {
-                try? await cluster.cluster.stop(logger: logger)
-            }
+            try? await cluster?.stop(logger: logger)
             throw error
         }
-        withExtendedLifetime(lock) {}
     }
 
     /// Runs `body` against the configured server for a command other than `serve`: an external

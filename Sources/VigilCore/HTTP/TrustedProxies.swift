@@ -1,3 +1,5 @@
+import Foundation
+
 /// Decides which address a request really came from.
 ///
 /// `X-Forwarded-For` is believed only when the socket peer is a configured proxy; then the chain
@@ -42,14 +44,4 @@ public struct TrustedProxies: Sendable, Equatable {
         }
         return client
     }
-}
-
-extension String {
-    func trimmingCharacters(in set: Set<Character>) -> String {
-        String(self.drop(while: set.contains).reversed().drop(while: set.contains).reversed())
-    }
-}
-
-extension Set where Element == Character {
-    static let whitespaces: Set<Character> = [" ", "\t"]
 }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Where the machine's PostgreSQL server binaries are.
 ///
@@ -15,7 +15,7 @@ public struct PostgresInstallation: Sendable, Equatable {
         self.binDirectory = binDirectory
     }
 
-    public static func locate(runner: SystemUser = .current()) async throws -> PostgresInstallation {
+    public static func locate() async throws -> PostgresInstallation {
         let fileManager = FileManager.default
         func hasServerTools(_ directory: String) -> Bool {
             fileManager.isExecutableFile(atPath: directory + "/initdb")

@@ -12,11 +12,7 @@ extension PostgresClient {
         logger: Logger,
         _ body: @Sendable (PostgresClient) async throws -> Result
     ) async throws -> Result {
-        // The pool may be asked for a connection a moment before its run task starts, which it
-        // reports as a warning; for a pool this short-lived only its errors are worth a line.
-        var backgroundLogger = logger
-        backgroundLogger.logLevel = .error
-        let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger.forPoolInternals)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

@@ -10,6 +10,15 @@ public struct CatalogStore: Sendable {
     }
 
     public func all(logger: Logger) async throws -> [TenantRecord] {
+        try await records(slug: nil, logger: logger)
+    }
+
+    public func tenant(slug: String, logger: Logger) async throws -> TenantRecord? {
+        try await records(slug: slug, logger: logger).first
+    }
+
+    /// Every tenant, or the one with `slug` (through the primary key of `tenants`).
+    private func records(slug: String?, logger: Logger) async throws -> [TenantRecord] {
         let rows = try await client.query(
             """
             SELECT t.slug, t.database_name,
@@ -18,6 +27,7 @@ public struct CatalogStore: Sendable {
                    coalesce(array_agg(h.host ORDER BY h.host) FILTER (WHERE h.host IS NOT NULL), '{}')
             FROM tenants t
             LEFT JOIN tenant_hosts h ON h.tenant_slug = t.slug
+            WHERE \(slug)::text IS NULL OR t.slug = \(slug)
             GROUP BY t.slug
             ORDER BY t.slug
             """,
@@ -37,10 +47,6 @@ public struct CatalogStore: Sendable {
             )
         }
         return records
-    }
-
-    public func tenant(slug: String, logger: Logger) async throws -> TenantRecord? {
-        try await all(logger: logger).first { $0.slug == slug }
     }
 
     /// The slug of the tenant answering on `host` (uses the primary key of `tenant_hosts`).

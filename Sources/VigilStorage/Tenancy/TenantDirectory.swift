@@ -32,11 +32,7 @@ public final class TenantDirectory: Service, Sendable {
         self.poolSize = poolSize
         self.logger = logger
         (newClients, newClientsContinuation) = AsyncStream.makeStream()
-        // A pool opened by a request is asked for its first connection before its run task
-        // starts, which PostgresNIO reports as a warning; pool internals log errors only.
-        var backgroundLogger = logger
-        backgroundLogger.logLevel = .error
-        self.backgroundLogger = backgroundLogger
+        backgroundLogger = logger.forPoolInternals
         var configuration = server.configuration(role: server.administrator, database: server.catalogDatabase)
         configuration.options.maximumConnections = 4
         let catalogClient = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
