@@ -57,12 +57,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Domains
+        .target(
+            name: "Audit",
+            dependencies: [
+                "VigilCore",
+                "VigilStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Application and executable
         .target(
             name: "VigilApp",
             dependencies: [
                 "VigilCore",
                 "VigilStorage",
+                "Audit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -82,6 +98,7 @@ let package = Package(
                 "VigilApp",
                 "VigilCore",
                 "VigilStorage",
+                "Audit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -118,9 +135,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AuditTests",
+            dependencies: [
+                "Audit", "VigilCore", "VigilStorage", "VigilTesting", "VigilApp",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "VigilAppTests",
             dependencies: [
-                "VigilApp", "VigilCore", "VigilStorage", "VigilTesting",
+                "VigilApp", "VigilCore", "VigilStorage", "VigilTesting", "Audit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

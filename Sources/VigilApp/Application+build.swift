@@ -1,3 +1,4 @@
+import Audit
 public import Hummingbird
 public import Logging
 public import Prometheus
@@ -8,22 +9,27 @@ public import VigilStorage
 public struct AppDependencies: Sendable {
     public var logger: Logger
     public var metrics: PrometheusCollectorRegistry
+    /// The root of the keyring (decision 18): from `VIGIL_MASTER_KEY_FILE`/`VIGIL_MASTER_KEY`, or the demo's generated file.
+    public var masterKey: MasterKey
     /// Services started before and stopped after everything else (the embedded cluster).
     public var foundationServices: [any Service]
     /// Runs once the schema is up to date and before the server accepts connections (the demo seeds here).
-    public var afterMigrations: (@Sendable (DatabaseServer, Logger) async throws -> Void)?
-    /// Extra routes a test registers to exercise the platform's middleware on a route of its own.
-    public var additionalRoutes: (@Sendable (Router<VigilRequestContext>) -> Void)?
+    public var afterMigrations: (@Sendable (DatabaseServer, TenantDirectory, Logger) async throws -> Void)?
+    /// Extra routes a test registers on the root router and on the tenant-scoped `/api` group, to
+    /// exercise the platform's middleware and the write path on routes of its own.
+    public var additionalRoutes: (@Sendable (Router<VigilRequestContext>, RouterGroup<VigilRequestContext>) -> Void)?
 
     public init(
         logger: Logger,
         metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        masterKey: MasterKey,
         foundationServices: [any Service] = [],
-        afterMigrations: (@Sendable (DatabaseServer, Logger) async throws -> Void)? = nil,
-        additionalRoutes: (@Sendable (Router<VigilRequestContext>) -> Void)? = nil
+        afterMigrations: (@Sendable (DatabaseServer, TenantDirectory, Logger) async throws -> Void)? = nil,
+        additionalRoutes: (@Sendable (Router<VigilRequestContext>, RouterGroup<VigilRequestContext>) -> Void)? = nil
     ) {
         self.logger = logger
         self.metrics = metrics
+        self.masterKey = masterKey
         self.foundationServices = foundationServices
         self.afterMigrations = afterMigrations
         self.additionalRoutes = additionalRoutes
@@ -31,14 +37,16 @@ public struct AppDependencies: Sendable {
 }
 
 /// Builds the Vigil application on `database`: the router, its middleware, and the services
-/// (tenant pools) that run with it. Migrations of the catalog and every tenant run before the
-/// server accepts connections.
+/// (tenant pools, the audit sequencer) that run with it. Migrations of the catalog and every tenant
+/// run before the server accepts connections.
 public func buildApplication(
     _ configuration: AppConfiguration,
     database: DatabaseServer,
     dependencies: AppDependencies
 ) async throws -> some ApplicationProtocol {
-    let directory = TenantDirectory(server: database, poolSize: configuration.poolSize, logger: dependencies.logger)
+    let directory = TenantDirectory(
+        server: database, poolSize: configuration.poolSize, keyring: Keyring(masterKey: dependencies.masterKey), logger: dependencies.logger
+    )
     let router = try buildRouter(configuration, directory: directory, dependencies: dependencies)
     var app = Application(
         router: router,
@@ -46,10 +54,12 @@ public func buildApplication(
         logger: dependencies.logger
     )
     app.addServices(dependencies.foundationServices)
-    app.addServices(directory)
+    let sequencer = SequencerService(directory: directory, logger: dependencies.logger)
+    app.addServices(directory, sequencer)
     app.beforeServerStarts {
         try await DatabaseBootstrap(server: database).migrateEverything(logger: dependencies.logger)
-        try await dependencies.afterMigrations?(database, dependencies.logger)
+        sequencer.start()
+        try await dependencies.afterMigrations?(database, directory, dependencies.logger)
     }
     return app
 }
@@ -71,9 +81,11 @@ public func buildRouter(
     MetricsController(registry: dependencies.metrics).addRoutes(to: router)
     try OpenAPIController().addRoutes(to: router)
 
-    let tenantScoped = router.group("api").add(middleware: TenantMiddleware(directory: directory))
+    let tenantScoped = router.group("api")
+        .add(middleware: TenantMiddleware(directory: directory))
+        .add(middleware: IdempotencyMiddleware())
     TenantController().addRoutes(to: tenantScoped)
 
-    dependencies.additionalRoutes?(router)
+    dependencies.additionalRoutes?(router, tenantScoped)
     return router
 }

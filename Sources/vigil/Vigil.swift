@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import Audit
 import VigilApp
 import VigilCore
 import VigilStorage
@@ -15,7 +16,7 @@ struct Vigil: AsyncParsableCommand {
         abstract: "Vigil: CRM, double-entry ledger and compliance back office for forex/CFD brokers.",
         discussion: environmentHelp + "\nEvery command takes --data-dir DIR (see 'vigil help <command>').",
         version: VigilVersion.current,
-        subcommands: [Serve.self, Demo.self, Migrate.self, Tenant.self, Version.self]
+        subcommands: [Serve.self, Demo.self, Migrate.self, Tenant.self, AuditCommand.self, Version.self]
     )
 }
 
@@ -34,6 +35,10 @@ let environmentHelp = """
       VIGIL_MAX_BODY_BYTES    largest request body (default 1048576)
       VIGIL_DB_POOL_SIZE      connections per tenant pool (default 10)
       VIGIL_LOG_LEVEL         trace|debug|info|notice|warning|error|critical (default info)
+      VIGIL_MASTER_KEY_FILE   file (mode 0600) with the 32-byte master key, base64 or 64 hex digits
+      VIGIL_MASTER_KEY        the master key itself (set one of the two, not both). Without
+                              either, demo and the embedded default generate DATA_DIR/master.key
+                              (0600) once and warn; an external catalog requires one.
     """
 
 /// Flags every command takes.
@@ -188,6 +193,44 @@ struct Tenant: AsyncParsableCommand {
                     print("\(tenant.slug)\t\(tenant.hosts.joined(separator: ","))\t\(tenant.databaseURL)")
                 }
             }
+        }
+    }
+}
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Check the audit trail.",
+        subcommands: [Verify.self]
+    )
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute each tenant's hash chain from its entries (docs/audit-format.md).",
+            discussion: """
+                Prints one line per tenant. Exit status: 0 every chain intact; 1 a chain differs (the line names \
+                the first entry that differs, by id and chain_seq); 2 intact, but entries have waited unsequenced \
+                for more than 5 s (is a server's sequencer running?); 3 verification could not run.
+                """
+        )
+
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Verify only this tenant.") var tenant: String?
+
+        func run() async throws {
+            let configuration = try common.configuration()
+            let logger = commandLogger(configuration)
+            let results: [(tenant: String, result: ChainVerification)]
+            do {
+                results = try await VigilRuntime.verifyAudit(tenant: tenant, configuration, logger: logger)
+            } catch {
+                FileHandle.standardError.write(Data("vigil: \(operatorDescription(of: error))\n".utf8))
+                throw ExitCode(3)
+            }
+            if results.isEmpty { print("no tenants") }
+            for (slug, result) in results { print("tenant \(slug): \(result.summary)") }
+            let worst = results.map(\.result.exitCode).max() ?? 0
+            if worst != 0 { throw ExitCode(worst) }
         }
     }
 }

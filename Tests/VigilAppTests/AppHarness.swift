@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -16,22 +17,37 @@ struct AppHarness {
     var configuration = AppConfiguration()
     var logger: Logger = TestPostgres.logger
     var metrics = PrometheusCollectorRegistry()
-    var routes: (@Sendable (Router<VigilRequestContext>) -> Void)? = TestRoutes.register
+    var routes: (@Sendable (Router<VigilRequestContext>, RouterGroup<VigilRequestContext>) -> Void)? = TestRoutes.register
 
     func application(tenants: [String: [String]] = Self.defaultTenants) async throws -> some ApplicationProtocol {
-        let server = try await TestPostgres.shared.environment(tenants: tenants)
-        return try await buildApplication(
+        try await application(server: try await TestPostgres.shared.environment(tenants: tenants))
+    }
+
+    /// The application on an environment the test made itself (to inspect its databases).
+    func application(server: DatabaseServer) async throws -> some ApplicationProtocol {
+        try await buildApplication(
             configuration,
             database: server,
-            dependencies: AppDependencies(logger: logger, metrics: metrics, additionalRoutes: routes)
+            dependencies: AppDependencies(logger: logger, metrics: metrics, masterKey: .generate(), additionalRoutes: routes)
         )
     }
 }
 
 /// Routes only the tests register, to drive the platform's middleware through a handler of
-/// their own: a strict JSON endpoint, one that fails unexpectedly, one that echoes the client address.
+/// their own: a strict JSON endpoint, one that fails unexpectedly, one that echoes the client
+/// address; and, in the tenant's `/api`, writes through the unit of work (one of them slow) and one
+/// write that bypasses it, which the audited-routes walk must catch.
 enum TestRoutes {
     static let paths: Set<String> = ["/test/echo", "/test/failure", "/test/client"]
+
+    struct NoteInput: Codable {
+        var text: String
+    }
+
+    struct Note: Codable, Equatable, ResponseEncodable {
+        var id: String
+        var text: String
+    }
 
     struct Echo: Codable, Equatable, ResponseEncodable {
         var email: String
@@ -48,7 +64,21 @@ enum TestRoutes {
         let address: String?
     }
 
-    @Sendable static func register(_ router: Router<VigilRequestContext>) {
+    @Sendable static func register(_ router: Router<VigilRequestContext>, _ api: RouterGroup<VigilRequestContext>) {
+        api.post("test/notes") { request, context in try await createNote(request, context, pause: nil) }
+        api.post("test/slow-notes") { request, context in try await createNote(request, context, pause: 0.6) }
+        api.post("test/unaudited") { _, context -> HTTPResponse.Status in
+            guard let tenant = context.tenant else { throw Problem.unknownTenant() }
+            // Commits a change on the application role without the unit of work: what the walk must catch.
+            try await tenant.client.query(
+                """
+                INSERT INTO idempotency_records (principal, route, key, request_hash, response_status, response_body, expires_at)
+                VALUES ('', 'unaudited', \(UUID().uuidString), '\\x00'::bytea, 200, ''::bytea, now())
+                """,
+                logger: context.logger
+            )
+            return .created
+        }
         router.post("test/echo") { request, context -> Echo in
             try await request.decodeStrictJSON(as: Echo.self, context: context)
         }
@@ -57,6 +87,21 @@ enum TestRoutes {
         }
         router.get("test/client") { _, context -> Client in
             Client(address: context.clientAddress?.description)
+        }
+    }
+
+    static func createNote(_ request: Request, _ context: VigilRequestContext, pause: Double?) async throws -> WrittenResponse {
+        let input = try await request.decodeStrictJSON(as: NoteInput.self, context: context)
+        guard let tenant = context.tenant else { throw Problem.unknownTenant() }
+        return try await tenant.respond(to: context, status: .created, sourceService: "test") { unit in
+            guard !input.text.isEmpty else {
+                throw Problem(status: .unprocessableContent, slug: "empty-note", title: "A note needs text")
+            }
+            if let pause { try await unit.connection.query("SELECT pg_sleep(\(pause))", logger: unit.logger) }
+            let id = UUID().uuidString.lowercased()
+            try await unit.record(AuditRecord(action: "note.created", entityType: "note", entityID: id, details: ["text": .string(input.text)]))
+            try await unit.emit(OutboxEvent(aggregateType: "note", aggregateID: id, type: "note.created", payload: ["note_id": .string(id)]))
+            return Note(id: id, text: input.text)
         }
     }
 }

@@ -22,6 +22,10 @@ public struct AppConfiguration: Sendable {
     public var poolSize: Int = 10
     /// `VIGIL_LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
     public var logLevel: Logger.Level = .info
+    /// `VIGIL_MASTER_KEY_FILE`: a file (mode 0600) holding the 32-byte master key as base64 or hex.
+    public var masterKeyFile: String?
+    /// `VIGIL_MASTER_KEY`: the master key itself, for secret stores that inject variables.
+    public var masterKey: String?
 
     public init() {}
 
@@ -52,6 +56,11 @@ public struct AppConfiguration: Sendable {
             throw Invalid(description: "VIGIL_LOG_LEVEL: '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         configuration.logLevel = parsed
+        configuration.masterKeyFile = reader.string(forKey: "vigil.master.key.file").flatMap { $0.isEmpty ? nil : $0 }
+        configuration.masterKey = reader.string(forKey: "vigil.master.key", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        if configuration.masterKeyFile != nil, configuration.masterKey != nil {
+            throw Invalid(description: "set VIGIL_MASTER_KEY_FILE or VIGIL_MASTER_KEY, not both")
+        }
         return configuration
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import VigilCore
 public import VigilStorage
 
 /// Creates the `demo` tenant once (deterministically) and writes `demo-credentials.json`.
@@ -59,12 +60,27 @@ public struct DemoSeeder: Sendable {
         ClusterLayout.absolutePath(configuration.dataDirectory) + "/demo-credentials.json"
     }
 
-    public func seed(logger: Logger) async throws {
+    /// Creates the demo tenant on the first run and records it through the unit of work, so the
+    /// demo tenant's trail starts with its own creation and verifies.
+    public func seed(directory: TenantDirectory, logger: Logger) async throws {
         let bootstrap = DatabaseBootstrap(server: server)
         let provisioner = try bootstrap.provisioner
-        try await bootstrap.withCatalog(logger: logger) { catalog in
-            if try await catalog.tenant(slug: Self.tenant, logger: logger) == nil {
-                try await provisioner.create(slug: Self.tenant, hosts: Self.hosts, catalog: catalog, logger: logger)
+        let created = try await bootstrap.withCatalog(logger: logger) { catalog -> Bool in
+            guard try await catalog.tenant(slug: Self.tenant, logger: logger) == nil else { return false }
+            try await provisioner.create(slug: Self.tenant, hosts: Self.hosts, catalog: catalog, logger: logger)
+            return true
+        }
+        if created, let tenant = try await directory.tenant(slug: Self.tenant) {
+            try await tenant.write(.system("demo"), logger: logger) { unit in
+                try await unit.record(
+                    AuditRecord(
+                        action: "tenant.created", entityType: "tenant", entityID: Self.tenant,
+                        details: ["hosts": .array(Self.hosts.map(JSONValue.string))]
+                    )
+                )
+                try await unit.emit(
+                    OutboxEvent(aggregateType: "tenant", aggregateID: Self.tenant, type: "tenant.created", payload: ["tenant_id": .string(Self.tenant)])
+                )
             }
         }
         let host = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host

@@ -1,4 +1,5 @@
 public import Logging
+import Audit
 import PostgresNIO
 public import VigilStorage
 
@@ -12,7 +13,7 @@ public struct DatabaseBootstrap: Sendable {
 
     /// The migrations every tenant database gets, in module order.
     public static func tenantMigrations() throws -> [Migration] {
-        try StorageMigrations.tenant()
+        try StorageMigrations.tenant() + AuditMigrations.tenant()
     }
 
     public var provisioner: TenantProvisioner {

@@ -1,6 +1,8 @@
+public import Audit
 import Foundation
 public import Logging
 public import Prometheus
+import PostgresNIO
 import ServiceLifecycle
 public import VigilStorage
 
@@ -25,10 +27,13 @@ public enum VigilRuntime {
             server = cluster.server
             embedded = cluster
         }
-        var seedDemo: (@Sendable (DatabaseServer, Logger) async throws -> Void)?
+        let masterKey = try await stopping(embedded, ifFailing: logger) {
+            try resolveMasterKey(configuration, generateInDataDirectory: demo || configuration.catalogURL == nil, logger: logger)
+        }
+        var seedDemo: (@Sendable (DatabaseServer, TenantDirectory, Logger) async throws -> Void)?
         if demo {
-            seedDemo = { @Sendable server, logger in
-                try await DemoSeeder(server: server, configuration: configuration).seed(logger: logger)
+            seedDemo = { @Sendable server, directory, logger in
+                try await DemoSeeder(server: server, configuration: configuration).seed(directory: directory, logger: logger)
             }
         }
         // The cluster's service is stopped last, after the server and pools, whatever ends the service group.
@@ -37,7 +42,9 @@ public enum VigilRuntime {
             try await buildApplication(
                 configuration,
                 database: server,
-                dependencies: AppDependencies(logger: logger, metrics: metrics, foundationServices: foundationServices, afterMigrations: seedDemo)
+                dependencies: AppDependencies(
+                    logger: logger, metrics: metrics, masterKey: masterKey, foundationServices: foundationServices, afterMigrations: seedDemo
+                )
             )
         }
         try await app.runService()
@@ -107,6 +114,52 @@ public enum VigilRuntime {
                 try await catalog.all(logger: logger).map { TenantListing($0, server: server) }
             }
         }
+    }
+
+    /// The master key from `VIGIL_MASTER_KEY` or `VIGIL_MASTER_KEY_FILE`; without either, and when
+    /// allowed (the demo, the embedded default), one generated once into the data directory.
+    public static func resolveMasterKey(_ configuration: AppConfiguration, generateInDataDirectory: Bool, logger: Logger) throws -> MasterKey {
+        if let encoded = configuration.masterKey { return try MasterKey(encoded: encoded, source: "VIGIL_MASTER_KEY") }
+        if let file = configuration.masterKeyFile { return try MasterKey.load(file: file) }
+        guard generateInDataDirectory else {
+            throw MasterKey.Invalid(
+                description: "no master key: set VIGIL_MASTER_KEY_FILE (a 0600 file holding 32 bytes as base64) or VIGIL_MASTER_KEY"
+            )
+        }
+        let path = ClusterLayout.absolutePath(configuration.dataDirectory) + "/master.key"
+        let (key, created) = try MasterKey.loadOrCreate(file: path)
+        logger.warning(
+            created ? "Generated a master key in the data directory" : "Using the master key kept in the data directory",
+            metadata: [
+                "path": "\(path)",
+                "advice": "anyone who can read the data directory can unseal personal data; set VIGIL_MASTER_KEY_FILE to a key kept elsewhere in production",
+            ]
+        )
+        return key
+    }
+
+    /// `vigil audit verify`: recomputes the chain of `tenant` (or of every tenant).
+    public static func verifyAudit(tenant slug: String?, _ configuration: AppConfiguration, logger: Logger) async throws -> [(tenant: String, result: ChainVerification)] {
+        try await withDatabase(configuration, logger: logger) { server in
+            let bootstrap = DatabaseBootstrap(server: server)
+            try await bootstrap.provisioner.prepareCatalog(logger: logger)
+            let records = try await bootstrap.withCatalog(logger: logger) { catalog in try await catalog.all(logger: logger) }
+            let chosen = records.filter { slug == nil || $0.slug == slug }
+            if let slug, chosen.isEmpty { throw UnknownTenant(slug: slug) }
+            var results: [(tenant: String, result: ChainVerification)] = []
+            for record in chosen {
+                let result = try await PostgresClient.withRunning(server.configuration(role: record.owner, database: record.databaseName), logger: logger) { client in
+                    try await ChainVerifier().verify(on: client, logger: logger)
+                }
+                results.append((record.slug, result))
+            }
+            return results
+        }
+    }
+
+    public struct UnknownTenant: Error, CustomStringConvertible {
+        public let slug: String
+        public var description: String { "There is no tenant '\(slug)' (see 'vigil tenant list')." }
     }
 
     static func createDirectory(_ path: String) throws {

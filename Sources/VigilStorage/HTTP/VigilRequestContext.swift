@@ -1,3 +1,4 @@
+public import Foundation
 public import Hummingbird
 public import VigilCore
 
@@ -19,8 +20,25 @@ public struct VigilRequestContext: RequestContext {
     /// The socket peer's address, before any proxy header is considered.
     public let peerAddress: IPAddress?
     public var maxUploadSize: Int = VigilRequestContext.defaultMaxUploadSize
+    /// Who is asking, once authentication has said so (kind, id, session); nil for anonymous callers.
+    public var principal: AuditActor?
+    /// The request's `Idempotency-Key` with its scope, set by the idempotency middleware.
+    public var idempotencyClaim: IdempotencyClaim?
 
     public static let defaultMaxUploadSize = 1 << 20
+
+    /// Responses are encoded with sorted keys, so a replayed response is byte for byte the first one.
+    public var responseEncoder: JSONEncoder { VigilJSON.encoder }
+
+    /// The actor, request and trace of a change made by this request (audit entries take them from here).
+    public func writeContext(sourceService: String) -> WriteContext {
+        var actor = principal ?? AuditActor(kind: .anonymous)
+        actor.ip = clientAddress?.description
+        actor.userAgent = userAgent
+        return WriteContext(
+            actor: actor, requestID: requestID, traceID: traceID, sourceService: sourceService, idempotency: idempotencyClaim
+        )
+    }
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -3,12 +3,23 @@ public import PostgresNIO
 public import ServiceLifecycle
 import Synchronization
 
-/// One tenant's runtime handle: its slug and the bounded pool of its application role.
+/// One tenant's runtime handle: its slug, the bounded pool of its application role, the keyring
+/// that seals its audit entries and the signal that wakes its sequencer after a commit.
 public struct TenantDatabase: Sendable {
     public let slug: String
     public let databaseName: String
     /// Connects as the tenant's application role: DML where allowed, nothing it should not own.
     public let client: PostgresClient
+    public let keyring: Keyring
+    public let commitSignal: CommitSignal
+
+    public init(slug: String, databaseName: String, client: PostgresClient, keyring: Keyring, commitSignal: CommitSignal) {
+        self.slug = slug
+        self.databaseName = databaseName
+        self.client = client
+        self.keyring = keyring
+        self.commitSignal = commitSignal
+    }
 }
 
 /// Resolves requests to tenants and owns every database pool of the process.
@@ -20,16 +31,22 @@ public final class TenantDirectory: Service, Sendable {
     public let server: DatabaseServer
     public let poolSize: Int
     public let catalog: CatalogStore
+    public let keyring: Keyring
+    /// Signalled when a tenant's pool opens, so the sequencer picks up a tenant created while running at once.
+    public let tenantOpened = CommitSignal()
     private let logger: Logger
     private let backgroundLogger: Logger
     private let tenants = Mutex<[String: TenantDatabase]>([:])
     private let hosts = Mutex<[String: String]>([:])
+    private let sequencerClients = Mutex<[String: PostgresClient]>([:])
+    private let commitSignals = Mutex<[String: CommitSignal]>([:])
     private let newClients: AsyncStream<PostgresClient>
     private let newClientsContinuation: AsyncStream<PostgresClient>.Continuation
 
-    public init(server: DatabaseServer, poolSize: Int, logger: Logger) {
+    public init(server: DatabaseServer, poolSize: Int, keyring: Keyring, logger: Logger) {
         self.server = server
         self.poolSize = poolSize
+        self.keyring = keyring
         self.logger = logger
         (newClients, newClientsContinuation) = AsyncStream.makeStream()
         backgroundLogger = logger.forPoolInternals
@@ -68,10 +85,36 @@ public final class TenantDirectory: Service, Sendable {
             var configuration = server.configuration(role: record.application, database: record.databaseName)
             configuration.options.maximumConnections = poolSize
             let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
-            let database = TenantDatabase(slug: slug, databaseName: record.databaseName, client: client)
+            let database = TenantDatabase(
+                slug: slug, databaseName: record.databaseName, client: client, keyring: keyring, commitSignal: commitSignal(slug: slug)
+            )
             tenants[slug] = database
             newClientsContinuation.yield(client)
+            tenantOpened.signal()
             return database
+        }
+    }
+
+    /// The signal that wakes tenant `slug`'s sequencer; writers and the sequencer share it.
+    public func commitSignal(slug: String) -> CommitSignal {
+        commitSignals.withLock { signals in
+            if let signal = signals[slug] { return signal }
+            let signal = CommitSignal()
+            signals[slug] = signal
+            return signal
+        }
+    }
+
+    /// A small pool connecting as `record`'s sequencer role, opened on first use.
+    public func sequencerClient(for record: TenantRecord) -> PostgresClient {
+        sequencerClients.withLock { clients in
+            if let client = clients[record.slug] { return client }
+            var configuration = server.configuration(role: record.sequencer, database: record.databaseName)
+            configuration.options.maximumConnections = 2
+            let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
+            clients[record.slug] = client
+            newClientsContinuation.yield(client)
+            return client
         }
     }
 

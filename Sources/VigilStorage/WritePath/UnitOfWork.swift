@@ -1,0 +1,119 @@
+public import Foundation
+public import Logging
+public import PostgresNIO
+import VigilCore
+
+/// Why a unit of work refused to commit.
+public enum UnitOfWorkError: Error, CustomStringConvertible, Sendable {
+    /// The body changed something without recording an audit entry or emitting an event.
+    case unaudited(entries: Int, events: Int)
+    /// An entry about an erased customer needed sealing, but their key is destroyed.
+    case customerErased(UUID)
+    case invalidDecimal(field: String)
+
+    public var description: String {
+        switch self {
+        case .unaudited(let entries, let events):
+            return "A unit of work must record at least one audit entry and emit at least one event (recorded \(entries), emitted \(events))."
+        case .customerErased(let id): return "Customer \(id) is erased: nothing personal can be recorded about them any more."
+        case .invalidDecimal(let field): return "\(field) must be a decimal string such as \"10000.00\"."
+        }
+    }
+}
+
+/// The one road every state change travels (architecture decision 6): one transaction holding the
+/// change, its audit entries and its outbox events (and the idempotency record, when asked).
+///
+/// A service receives it inside ``TenantDatabase/write(_:logger:_:)``, makes its change through
+/// ``connection``, then calls ``record(_:)`` and ``emit(_:)``; a body that records no entry or
+/// emits no event is refused and rolled back.
+public struct UnitOfWork: ~Copyable {
+    /// The transaction's connection, for the service's own statements.
+    public let connection: PostgresConnection
+    public let logger: Logger
+    public let context: WriteContext
+    let tenant: TenantDatabase
+    public private(set) var entryIDs: [Int64] = []
+    public private(set) var eventIDs: [UUID] = []
+
+    init(connection: PostgresConnection, logger: Logger, context: WriteContext, tenant: TenantDatabase) {
+        self.connection = connection
+        self.logger = logger
+        self.context = context
+        self.tenant = tenant
+    }
+
+    /// Appends `record` as an audit entry, sealed for its customer; returns the entry's id.
+    @discardableResult
+    public mutating func record(_ record: AuditRecord) async throws -> Int64 {
+        for (field, value) in [
+            ("balance_before", record.balanceBefore), ("balance_after", record.balanceAfter),
+            ("margin_used_before", record.marginUsedBefore), ("margin_used_after", record.marginUsedAfter),
+        ] {
+            if let value, !Self.isDecimal(value) { throw UnitOfWorkError.invalidDecimal(field: field) }
+        }
+        var record = record
+        var actor = context.actor
+        if let customerID = record.customerID, EntrySealer.needsSealing(record, actor: actor) {
+            let key = try await tenant.keyring.customerKey(
+                customerID, create: true, database: tenant.databaseName, on: connection, logger: logger
+            )
+            guard case .available(let version, let customerKey) = key else { throw UnitOfWorkError.customerErased(customerID) }
+            (record, actor) = try EntrySealer.seal(record, actor: actor, key: customerKey, keyVersion: version)
+        }
+        let rows = try await connection.query(
+            """
+            INSERT INTO audit_entries (
+                actor_type, actor_id, actor_session_id, actor_ip, actor_user_agent, action, entity_type, entity_id,
+                customer_id, login, entity, reason_code, reason, case_id, before, after, details,
+                balance_before, balance_after, margin_used_before, margin_used_after, source_service, trace_id, request_id
+            ) VALUES (
+                \(actor.kind.rawValue), \(actor.id), \(actor.sessionID), \(actor.ip), \(actor.userAgent), \(record.action),
+                \(record.entityType), \(record.entityID), \(record.customerID), \(record.login), \(record.legalEntity),
+                \(record.reasonCode), \(record.reason), \(record.caseID), \(Self.json(record.before))::jsonb,
+                \(Self.json(record.after))::jsonb, \(Self.json(record.details))::jsonb, \(record.balanceBefore),
+                \(record.balanceAfter), \(record.marginUsedBefore), \(record.marginUsedAfter), \(context.sourceService),
+                \(context.traceID), \(context.requestID)
+            ) RETURNING id
+            """,
+            logger: logger
+        ).decode(Int64.self)
+        var inserted: Int64?
+        for try await id in rows { inserted = id }
+        guard let inserted else { throw UnitOfWorkError.unaudited(entries: entryIDs.count, events: eventIDs.count) }
+        entryIDs.append(inserted)
+        return inserted
+    }
+
+    /// Appends `event` to the outbox; its payload must hold no personal data (``OutboxPayloadRules``).
+    public mutating func emit(_ event: OutboxEvent) async throws {
+        try OutboxPayloadRules.check(event.payload)
+        try await connection.query(
+            """
+            INSERT INTO outbox_events (id, aggregatetype, aggregateid, type, payload, schema_version, trace_id, entity)
+            VALUES (\(event.id), \(event.aggregateType), \(event.aggregateID), \(event.type),
+                    \(Self.json(event.payload))::jsonb, \(event.schemaVersion), \(context.traceID), \(event.legalEntity))
+            """,
+            logger: logger
+        )
+        eventIDs.append(event.id)
+    }
+
+    /// A keyed digest to record in place of an identifier that belongs to no known customer.
+    public func identifierDigest(_ identifier: String) async throws -> String {
+        try await tenant.keyring.identifierDigest(identifier, database: tenant.databaseName, on: connection, logger: logger)
+    }
+
+    /// Destroys the customer's data keys (crypto-shredding); record the erasure in this same unit of work.
+    public func destroyCustomerKeys(_ customerID: UUID) async throws -> Int {
+        try await tenant.keyring.destroyCustomerKeys(customerID, on: connection, logger: logger)
+    }
+
+    static func json(_ members: [String: JSONValue]?) -> String? {
+        members.map { CanonicalJSON.string(of: .object($0)) }
+    }
+
+    static func isDecimal(_ text: String) -> Bool {
+        text.wholeMatch(of: /-?[0-9]+(\.[0-9]+)?/) != nil
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PostgresNIO
+import Testing
+@testable import VigilApp
+import VigilCore
+import VigilStorage
+import VigilTesting
+
+@Suite struct IdempotencyTests {
+    static func entries(_ server: DatabaseServer) async throws -> Int64 {
+        let record = try #require(try await DatabaseBootstrap(server: server).withCatalog(logger: TestPostgres.logger) { try await $0.tenant(slug: "demo", logger: TestPostgres.logger) })
+        return try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: record.databaseName), logger: TestPostgres.logger) { client in
+            try await client.query("SELECT count(*) FROM audit_entries", logger: TestPostgres.logger).decode(Int64.self).reduce(0, +)
+        }
+    }
+
+    static func post(_ client: some TestClientProtocol, _ path: String, key: String?, body: String) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let key { headers[HTTPField.Name("Idempotency-Key")!] = key }
+        return try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    @Test func aRetryReplaysTheFirstResponseAndWritesNothing() async throws {
+        let server = try await TestPostgres.shared.environment(tenants: AppHarness.defaultTenants)
+        let app = try await AppHarness().application(server: server)
+        try await app.test(.router) { client in
+            let first = try await Self.post(client, "/api/test/notes", key: "key-1", body: #"{"text":"hello"}"#)
+            #expect(first.status == .created)
+            let retry = try await Self.post(client, "/api/test/notes", key: "key-1", body: #"{"text":"hello"}"#)
+            #expect(retry.status == .created)
+            #expect(retry.body == first.body)
+            #expect(retry.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            #expect(try await Self.entries(server) == 1)
+
+            let other = try await Self.post(client, "/api/test/notes", key: "key-1", body: #"{"text":"different"}"#)
+            #expect(other.status == .unprocessableContent)
+            #expect(String(buffer: other.body).contains("/problems/idempotency-key-reused"))
+
+            let withoutKey = try await Self.post(client, "/api/test/notes", key: nil, body: #"{"text":"hello"}"#)
+            #expect(withoutKey.status == .created && withoutKey.body != first.body)
+            #expect(try await Self.entries(server) == 2)
+        }
+    }
+
+    @Test func onlySuccessfulResponsesAreKept() async throws {
+        let server = try await TestPostgres.shared.environment(tenants: AppHarness.defaultTenants)
+        let app = try await AppHarness().application(server: server)
+        try await app.test(.router) { client in
+            let refused = try await Self.post(client, "/api/test/notes", key: "key-2", body: #"{"text":""}"#)
+            #expect(refused.status == .unprocessableContent)
+            // Nothing was stored for the refusal, so the key is free for the corrected request.
+            let corrected = try await Self.post(client, "/api/test/notes", key: "key-2", body: #"{"text":"fixed"}"#)
+            #expect(corrected.status == .created)
+            #expect(try await Self.entries(server) == 1)
+        }
+    }
+
+    @Test func twoInFlightDuplicatesGiveOneSuccessAndOneConflict() async throws {
+        let server = try await TestPostgres.shared.environment(tenants: AppHarness.defaultTenants)
+        let app = try await AppHarness().application(server: server)
+        try await app.test(.router) { client in
+            async let first = Self.post(client, "/api/test/slow-notes", key: "key-3", body: #"{"text":"slow"}"#)
+            async let second = Self.post(client, "/api/test/slow-notes", key: "key-3", body: #"{"text":"slow"}"#)
+            let statuses = try await [first.status, second.status].map(\.code).sorted()
+            #expect(statuses == [201, 409])
+            #expect(try await Self.entries(server) == 1)
+        }
+    }
+
+    @Test func aMalformedKeyIsRefused() async throws {
+        let app = try await AppHarness().application()
+        try await app.test(.router) { client in
+            let response = try await Self.post(client, "/api/test/notes", key: String(repeating: "k", count: 256), body: #"{"text":"x"}"#)
+            #expect(response.status == .badRequest)
+            #expect(String(buffer: response.body).contains("/problems/idempotency-key-refused"))
+        }
+    }
+
+    @Test func authenticationRoutesRefuseTheHeader() async throws {
+        let router = Router(context: VigilRequestContext.self)
+        router.add(middleware: ProblemMiddleware(maxBodyBytes: 1024))
+        router.group("api").add(middleware: IdempotencyMiddleware(refusedRoutes: ["/api/auth/login"]))
+            .post("auth/login") { _, _ in "token" }
+        let app = Application(router: router)
+        try await app.test(.router) { client in
+            let refused = try await Self.post(client, "/api/auth/login", key: "key-4", body: "{}")
+            #expect(refused.status == .badRequest)
+            #expect(String(buffer: refused.body).contains("/problems/idempotency-key-refused"))
+            let plain = try await Self.post(client, "/api/auth/login", key: nil, body: "{}")
+            #expect(plain.status == .ok)
+        }
+    }
+}
