@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := postgresql postgresql-contrib
-PYTHON_PACKAGES := pytest requests openapi-spec-validator pyyaml
+PYTHON_PACKAGES := pytest requests openapi-spec-validator pyyaml rfc8785
 PORT ?= 8080
 DATA_DIR ?= .vigil
 
@@ -21,10 +21,12 @@ test: deps python-deps build-tests
 	python3 -m openapi_spec_validator Sources/VigilApp/Resources/openapi.yaml
 	VIGIL_BIN=$(CURDIR)/.build/debug/vigil python3 -m pytest Tests/system -q -p no:cacheprovider
 	python3 Benchmarks/b9_startup.py --smoke --vigil .build/debug/vigil
+	.build/debug/vigil-bench b0 --smoke
 
 ## bench: the benchmarks against a release build; results go in docs/benchmarks.md by hand
 bench: deps build-release
 	python3 Benchmarks/b9_startup.py --vigil .build/release/vigil
+	.build/release/vigil-bench b0
 
 deps:
 	@missing=""; for package in $(APT_PACKAGES); do \
@@ -36,7 +38,7 @@ deps:
 	fi
 
 python-deps:
-	@python3 -c "import pytest, requests, openapi_spec_validator, yaml" 2>/dev/null || \
+	@python3 -c "import pytest, requests, openapi_spec_validator, yaml, rfc8785" 2>/dev/null || \
 		python3 -m pip install --quiet $(PYTHON_PACKAGES)
 
 build:
@@ -47,3 +49,4 @@ build-tests:
 
 build-release:
 	swift build -c release --product vigil
+	swift build -c release --product vigil-bench

@@ -104,6 +104,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Benchmarks
+        .executableTarget(
+            name: "vigil-bench",
+            dependencies: [
+                "VigilApp", "VigilCore", "VigilStorage", "Audit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/VigilBench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
         .target(
             name: "VigilTesting",

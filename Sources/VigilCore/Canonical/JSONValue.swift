@@ -52,6 +52,19 @@ public struct JSONValueError: Error, CustomStringConvertible, Sendable, Equatabl
 
 extension JSONValue: Codable {
     public init(from decoder: any Decoder) throws {
+        // Objects and arrays first, decoding members so that a nested error keeps its own reason.
+        if let object = try? decoder.container(keyedBy: MemberName.self) {
+            var members: [String: JSONValue] = [:]
+            for name in object.allKeys { members[name.stringValue] = try object.decode(JSONValue.self, forKey: name) }
+            self = .object(members)
+            return
+        }
+        if var array = try? decoder.unkeyedContainer() {
+            var elements: [JSONValue] = []
+            while !array.isAtEnd { elements.append(try array.decode(JSONValue.self)) }
+            self = .array(elements)
+            return
+        }
         let container = try decoder.singleValueContainer()
         let pointer = "/" + decoder.codingPath.map(\.stringValue).joined(separator: "/")
         if container.decodeNil() {
@@ -66,15 +79,18 @@ extension JSONValue: Codable {
             self = .integer(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([String: JSONValue].self) {
-            self = .object(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
         } else if (try? container.decode(Double.self)) != nil {
             throw JSONValueError(pointer: pointer, reason: "fractional numbers are not allowed; write decimals as strings")
         } else {
             throw JSONValueError(pointer: pointer, reason: "not a JSON value Vigil can hash")
         }
+    }
+
+    private struct MemberName: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     public func encode(to encoder: any Encoder) throws {
