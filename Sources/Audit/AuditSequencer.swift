@@ -65,6 +65,9 @@ public struct AuditSequencer: Sendable {
         return SequencedBatch(entries: entries, events: events, ranBatch: true)
     }
 
+    // The LATERAL … LIMIT 1 probes keep the plan a nested loop over the few recent rows, using
+    // index_audit_entries_on_xact_id and the side table's primary key; a plain NOT EXISTS lets the
+    // planner hash the whole side table on every batch when statistics lag behind a fast-growing table.
     private func sequenceEntries(snapshotXmin: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         var head: (seq: Int64, hash: Data, horizon: String) = (0, ChainHash.genesis, "0")
         for try await (seq, hash, horizon) in try await connection.query(
@@ -75,7 +78,8 @@ public struct AuditSequencer: Sendable {
         let rows = try await connection.query(
             """
             SELECT \(unescaped: AuditEntry.columns) FROM audit_entries e
-            WHERE e.xact_id >= \(head.horizon)::xid8 AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = e.id)
+            LEFT JOIN LATERAL (SELECT true AS sequenced FROM audit_chain c WHERE c.entry_id = e.id LIMIT 1) chained ON true
+            WHERE e.xact_id >= \(head.horizon)::xid8 AND chained.sequenced IS NULL
             ORDER BY e.id LIMIT \(batchLimit)
             """,
             logger: logger
@@ -121,7 +125,8 @@ public struct AuditSequencer: Sendable {
         let rows = try await connection.query(
             """
             SELECT o.id FROM outbox_events o
-            WHERE o.xact_id >= \(head.horizon)::xid8 AND NOT EXISTS (SELECT 1 FROM outbox_positions p WHERE p.event_id = o.id)
+            LEFT JOIN LATERAL (SELECT true AS positioned FROM outbox_positions p WHERE p.event_id = o.id LIMIT 1) placed ON true
+            WHERE o.xact_id >= \(head.horizon)::xid8 AND placed.positioned IS NULL
             ORDER BY o.occurred_at, o.id LIMIT \(batchLimit)
             """,
             logger: logger

@@ -68,11 +68,17 @@ public final class SequencerService: Service, Sendable {
         let housekeepingInterval = ContinuousClock.Duration.seconds(600)
         var nextHousekeeping = ContinuousClock.now
         while !Task.isCancelled {
-            do {
-                if ContinuousClock.now >= nextHousekeeping {
+            if ContinuousClock.now >= nextHousekeeping {
+                // Housekeeping never holds up sequencing: a failure is logged and retried next interval.
+                nextHousekeeping = .now + housekeepingInterval
+                do {
                     try await housekeeping(client: client, logger: logger)
-                    nextHousekeeping = .now + housekeepingInterval
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.error("Sequencer housekeeping failed", metadata: ["error": "\(String(reflecting: error))"])
                 }
+            }
+            do {
                 try await sequencer.sequenceAll(on: client, logger: logger)
                 await signal.wait(upTo: pollInterval)
             } catch {
@@ -84,8 +90,9 @@ public final class SequencerService: Service, Sendable {
     }
 
     private func housekeeping(client: PostgresClient, logger: Logger) async throws {
-        try await client.query("SELECT vigil_ensure_outbox_partitions(2)", logger: logger)
-        let purged = try await IdempotencyStore().purgeExpired(on: client, logger: logger)
+        let created = try await client.query("SELECT vigil_ensure_outbox_partitions(2)", logger: logger).decode(Int.self).reduce(0, +)
+        if created > 0 { logger.info("Outbox partitions created", metadata: ["count": "\(created)"]) }
+        let purged = try await IdempotencyStore.purgeExpired(on: client, logger: logger)
         if purged > 0 { logger.info("Expired idempotency records purged", metadata: ["count": "\(purged)"]) }
     }
 }

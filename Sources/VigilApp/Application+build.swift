@@ -58,10 +58,20 @@ public func buildApplication(
     app.addServices(directory, sequencer)
     app.beforeServerStarts {
         try await DatabaseBootstrap(server: database).migrateEverything(logger: dependencies.logger)
+        try await checkMasterKey(directory: directory, logger: dependencies.logger)
         sequencer.start()
         try await dependencies.afterMigrations?(database, directory, dependencies.logger)
     }
     return app
+}
+
+/// Opens every tenant's key with the configured master key, so a wrong key stops start-up with a
+/// clear message instead of failing each write (and a tenant without a key gets one now).
+func checkMasterKey(directory: TenantDirectory, logger: Logger) async throws {
+    for record in try await directory.catalog.all(logger: logger) {
+        guard let tenant = try await directory.tenant(slug: record.slug) else { continue }
+        try await tenant.keyring.prepareTenantKey(database: tenant.databaseName, client: tenant.client, logger: logger)
+    }
 }
 
 /// The router with every route Vigil serves; `buildApplication` wraps it in an application.

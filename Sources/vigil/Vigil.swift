@@ -229,8 +229,10 @@ struct AuditCommand: AsyncParsableCommand {
             }
             if results.isEmpty { print("no tenants") }
             for (slug, result) in results { print("tenant \(slug): \(result.summary)") }
-            let worst = results.map(\.result.exitCode).max() ?? 0
-            if worst != 0 { throw ExitCode(worst) }
+            // A broken chain outranks a lagging one: 1 if any tenant's chain differs, else 2 if any lags.
+            let codes = Set(results.map(\.result.exitCode))
+            if codes.contains(1) { throw ExitCode(1) }
+            if codes.contains(2) { throw ExitCode(2) }
         }
     }
 }

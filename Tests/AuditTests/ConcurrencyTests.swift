@@ -48,7 +48,7 @@ import VigilTesting
                     try await unit.connection.query("INSERT INTO widgets (id, name) VALUES (\(UUID()), 'doomed')", logger: unit.logger)
                     try await unit.record(AuditRecord(action: "widget.created", entityType: "widget"))
                     try await unit.emit(OutboxEvent(aggregateType: "widget", aggregateID: "x", type: "widget.created", payload: [:]))
-                    try await unit.connection.query("SELECT pg_sleep(8)", logger: unit.logger)
+                    for try await _ in try await unit.connection.query("SELECT pg_sleep(8)", logger: unit.logger) {}
                 }
             }
             // Wait until the doomed transaction has written its entry and sleeps, then kill its backend.

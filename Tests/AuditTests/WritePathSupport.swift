@@ -38,6 +38,7 @@ struct WidgetRefused: Error, Equatable {
 /// A refusal that must be recorded: it moves a counter and leaves an entry and an event.
 struct LockedOut: RecordedRefusal {
     let widget: UUID
+    var problem: Problem { Problem(status: .forbidden, slug: "widget-locked", title: "The widget is locked") }
 
     func record(in unit: inout UnitOfWork) async throws {
         try await unit.connection.query("UPDATE widgets SET counter = counter + 1 WHERE id = \(widget)", logger: unit.logger)

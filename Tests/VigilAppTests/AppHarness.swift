@@ -72,8 +72,8 @@ enum TestRoutes {
             // Commits a change on the application role without the unit of work: what the walk must catch.
             try await tenant.client.query(
                 """
-                INSERT INTO idempotency_records (principal, route, key, request_hash, response_status, response_body, expires_at)
-                VALUES ('', 'unaudited', \(UUID().uuidString), '\\x00'::bytea, 200, ''::bytea, now())
+                INSERT INTO idempotency_records (principal, route, key, request_hash, response_status, response_body, key_version, expires_at)
+                VALUES ('', 'unaudited', \(UUID().uuidString), '\\x00'::bytea, 200, ''::bytea, 1, now())
                 """,
                 logger: context.logger
             )
@@ -97,7 +97,7 @@ enum TestRoutes {
             guard !input.text.isEmpty else {
                 throw Problem(status: .unprocessableContent, slug: "empty-note", title: "A note needs text")
             }
-            if let pause { try await unit.connection.query("SELECT pg_sleep(\(pause))", logger: unit.logger) }
+            if let pause { for try await _ in try await unit.connection.query("SELECT pg_sleep(\(pause))", logger: unit.logger) {} }
             let id = UUID().uuidString.lowercased()
             try await unit.record(AuditRecord(action: "note.created", entityType: "note", entityID: id, details: ["text": .string(input.text)]))
             try await unit.emit(OutboxEvent(aggregateType: "note", aggregateID: id, type: "note.created", payload: ["note_id": .string(id)]))

@@ -13,6 +13,7 @@ import VigilTesting
 /// any that changed a table of the tenant while adding no entry.
 @Suite struct AuditedRoutesTests {
     /// A request that makes each mutating route commit its change. A new mutating route needs one here.
+    /// Keyed "METHOD /registered/path"; the method sent is the key's.
     static let probes: [String: (path: String, body: String)] = [
         "POST /test/echo": ("/test/echo", #"{"email":"probe@example.org"}"#),
         "POST /api/test/notes": ("/api/test/notes", #"{"text":"probe"}"#),
@@ -53,8 +54,9 @@ import VigilTesting
                     let probe = try #require(Self.probes[route])
                     let before = try await Self.fingerprint(database)
                     let entriesBefore = try await database.query("SELECT count(*) FROM audit_entries", logger: TestPostgres.logger).decode(Int64.self).reduce(0, +)
+                    let method = try #require(HTTPRequest.Method(String(route.prefix { $0 != " " })))
                     let response = try await client.execute(
-                        uri: probe.path, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: probe.body)
+                        uri: probe.path, method: method, headers: [.contentType: "application/json"], body: ByteBuffer(string: probe.body)
                     )
                     #expect(response.status.code < 300, "\(route) answered \(response.status)")
                     let after = try await Self.fingerprint(database)

@@ -17,6 +17,14 @@ import VigilTesting
         }
     }
 
+    static func storedBodies(_ server: DatabaseServer) async throws -> [String] {
+        let record = try #require(try await DatabaseBootstrap(server: server).withCatalog(logger: TestPostgres.logger) { try await $0.tenant(slug: "demo", logger: TestPostgres.logger) })
+        return try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: record.databaseName), logger: TestPostgres.logger) { client in
+            try await client.query("SELECT response_body FROM idempotency_records", logger: TestPostgres.logger).decode(Data.self)
+                .reduce(into: [String]()) { $0.append(String(decoding: $1, as: UTF8.self)) }
+        }
+    }
+
     static func post(_ client: some TestClientProtocol, _ path: String, key: String?, body: String) async throws -> TestResponse {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let key { headers[HTTPField.Name("Idempotency-Key")!] = key }
@@ -34,6 +42,7 @@ import VigilTesting
             #expect(retry.body == first.body)
             #expect(retry.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
             #expect(try await Self.entries(server) == 1)
+            #expect(try await Self.storedBodies(server).allSatisfy { !$0.contains("hello") }, "a stored response is sealed at rest")
 
             let other = try await Self.post(client, "/api/test/notes", key: "key-1", body: #"{"text":"different"}"#)
             #expect(other.status == .unprocessableContent)
@@ -67,6 +76,19 @@ import VigilTesting
             let statuses = try await [first.status, second.status].map(\.code).sorted()
             #expect(statuses == [201, 409])
             #expect(try await Self.entries(server) == 1)
+        }
+    }
+
+    @Test func startUpRefusesAMasterKeyThatDidNotWrapTheTenantKeys() async throws {
+        let server = try await TestPostgres.shared.environment(tenants: AppHarness.defaultTenants)
+        let first = try await buildApplication(AppConfiguration(), database: server, dependencies: AppDependencies(logger: TestPostgres.logger, masterKey: .generate()))
+        try await first.test(.router) { client in
+            let ready = try await client.execute(uri: "/readyz", method: .get)
+            #expect(ready.status == .ok)
+        }
+        let second = try await buildApplication(AppConfiguration(), database: server, dependencies: AppDependencies(logger: TestPostgres.logger, masterKey: .generate()))
+        await #expect(throws: KeyringError.self) {
+            try await second.test(.router) { _ in }
         }
     }
 

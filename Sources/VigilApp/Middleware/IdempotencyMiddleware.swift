@@ -47,7 +47,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             path: request.uri.description,
             body: body.readableBytesView
         )
-        if let stored = try await IdempotencyStore().find(claim, on: tenant.client, logger: context.logger) {
+        if let stored = try await IdempotencyStore(tenant: tenant).find(claim, logger: context.logger) {
             guard stored.requestHash == claim.requestHash else { throw Problem.idempotencyKeyReused() }
             return Self.replayed(stored.response)
         }

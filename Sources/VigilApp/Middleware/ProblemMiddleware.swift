@@ -17,6 +17,8 @@ struct ProblemMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let problem as Problem {
             return problem.response(instance: request.uri.path)
+        } catch let refusal as any RecordedRefusal {
+            return refusal.problem.response(instance: request.uri.path)
         } catch let error as HTTPError {
             return Self.problem(for: error, maxBodyBytes: maxBodyBytes).response(instance: request.uri.path)
         } catch {

@@ -22,7 +22,8 @@ public enum CanonicalJSON {
         switch value {
         case .object(let members):
             output.append(UInt8(ascii: "{"))
-            let names = members.keys.sorted { Array($0.utf16).lexicographicallyPrecedes(Array($1.utf16)) }
+            // RFC 8785 orders by UTF-16 code units; ASCII names (the usual case) compare the same bytewise.
+            let names = members.keys.map { (name: $0, units: Array($0.utf16)) }.sorted { $0.units.lexicographicallyPrecedes($1.units) }.map(\.name)
             for (index, name) in names.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
                 appendString(name, to: &output)

@@ -56,7 +56,7 @@ public struct Migrator: Sendable {
     }
 
     private func applyPending(_ migrations: [Migration], on connection: PostgresConnection, database: String, logger: Logger) async throws -> [String] {
-        _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+        for try await _ in try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger) {}
         _ = try await connection.query(
             """
             CREATE TABLE IF NOT EXISTS vigil_migrations (
@@ -87,8 +87,9 @@ public struct Migrator: Sendable {
             }
             do {
                 // PostgresNIO speaks only the extended protocol: one statement per query.
+                // Rows are drained: an error raised while a SELECT runs arrives with its rows, not with the reply.
                 for statement in SQLStatements.split(migration.sql) {
-                    _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    for try await _ in try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) {}
                 }
             } catch let error as PSQLError {
                 throw MigrationError.failed(id: migration.id, database: database, reason: error.serverInfo?[.message] ?? String(reflecting: error))

@@ -10,10 +10,22 @@ public enum SealingPolicy {
         "volume", "side", "position",
     ]
     static let allowedSuffixes = ["_id", "_status", "_at", "_amount", "_count", "_type", "_currency"]
+    /// Names that identify a person whatever their suffix says (`passport_id`, `tax_id`, `card_type`).
+    static let personalFragments = [
+        "passport", "tax", "national", "iban", "card", "phone", "email", "ssn", "social", "birth", "licence", "license",
+        "document_number",
+    ]
 
     /// Whether a member named `name` may stay in clear (when its value is a scalar).
     public static func isAllowListed(_ name: String) -> Bool {
-        allowedNames.contains(name) || allowedSuffixes.contains { name.hasSuffix($0) }
+        guard allowedNames.contains(name) || allowedSuffixes.contains(where: { name.hasSuffix($0) }) else { return false }
+        let lowered = name.lowercased()
+        return !personalFragments.contains { lowered.contains($0) }
+    }
+
+    /// Whether `name` holds an identifier, count or position Vigil generates (large integers are expected there).
+    static func isCounterOrIdentifier(_ name: String) -> Bool {
+        ["id", "count", "version", "position"].contains(name) || ["_id", "_count"].contains { name.hasSuffix($0) }
     }
 
     /// Whether the member `name` with `value` stays in clear.

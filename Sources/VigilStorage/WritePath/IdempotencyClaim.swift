@@ -4,7 +4,7 @@ public import Foundation
 /// A request's `Idempotency-Key` with the scope it is remembered in and the hash of what was asked.
 ///
 /// Scope: the tenant (its own database), the principal (empty for callers without one, such as a
-/// registration), the route and the key. The request hash covers method, path and raw body.
+/// registration), the route and the key. The request hash covers method, path with query, and raw body.
 public struct IdempotencyClaim: Sendable, Equatable {
     public let principal: String
     public let route: String

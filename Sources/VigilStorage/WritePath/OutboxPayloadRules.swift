@@ -10,13 +10,30 @@ public struct OutboxPayloadViolation: Error, CustomStringConvertible, Sendable, 
 /// Outbox payloads carry ids and allow-listed scalar fields only (decision 18). Checked on every
 /// emit, so no event the product (or its test suite) writes can ship customer PII.
 public enum OutboxPayloadRules {
-    /// An email address anywhere, or a whole value shaped like a phone number (digits with `+`,
-    /// spaces, dots, dashes or brackets) that is neither a plain decimal nor a date.
+    /// An email address (`local@domain.tld`) anywhere, or a value shaped like a phone or account
+    /// number: 9 or more digits with nothing but `+`, spaces, dots, dashes or brackets between them.
+    /// Scanned by hand: it runs on every string of every event.
     static func looksPersonal(_ text: String) -> Bool {
-        if text.contains(/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/) { return true }
-        guard text.wholeMatch(of: /\+?[0-9][0-9 ().\-]{5,}[0-9]/) != nil else { return false }
-        let digits = text.filter(\.isNumber).count
-        return digits >= 7 && text.wholeMatch(of: /-?[0-9]+(\.[0-9]+)?/) == nil && text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) == nil
+        let bytes = Array(text.utf8)
+        if let at = bytes.firstIndex(of: UInt8(ascii: "@")), at > 0 {
+            let domain = bytes[(at + 1)...]
+            if let dot = domain.lastIndex(of: UInt8(ascii: ".")), dot > at + 1, bytes.count - dot > 2 { return true }
+        }
+        let separators: Set<UInt8> = [UInt8(ascii: "+"), UInt8(ascii: " "), UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "("), UInt8(ascii: ")")]
+        var digits = 0
+        var separatorsSeen = 0
+        for byte in bytes {
+            if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                digits += 1
+            } else if separators.contains(byte) {
+                separatorsSeen += 1
+            } else {
+                return false
+            }
+        }
+        // A decimal amount has one dot and is not personal, however long.
+        let isDecimalAmount = separatorsSeen == 1 && bytes.filter { $0 == UInt8(ascii: ".") }.count == 1
+        return digits >= 9 && !isDecimalAmount
     }
 
     public static func check(_ payload: [String: JSONValue]) throws(OutboxPayloadViolation) {
@@ -36,6 +53,9 @@ public enum OutboxPayloadRules {
                 }
                 if let text = scalar.stringValue, looksPersonal(text) {
                     throw OutboxPayloadViolation(member: name, reason: "looks like personal data (an email address or a phone number)")
+                }
+                if case .integer(let number) = scalar, abs(number) >= 100_000_000, !SealingPolicy.isCounterOrIdentifier(name) {
+                    throw OutboxPayloadViolation(member: name, reason: "is a number long enough to be a phone or account number; send it as an id or a decimal string")
                 }
             }
         }

@@ -37,7 +37,7 @@ extension TenantDatabase {
                 }
                 let response = try storedResponse(output)
                 if let claim = context.idempotency, let response {
-                    try await IdempotencyStore().insert(claim, response: response, on: connection, logger: logger)
+                    try await IdempotencyStore(tenant: self).insert(claim, response: response, on: connection, logger: logger)
                 }
                 return output
             }
@@ -63,7 +63,7 @@ extension TenantDatabase {
         let locked = try await connection.query("SELECT pg_try_advisory_xact_lock(\(claim.lockKey))", logger: logger)
             .decode(Bool.self).reduce(into: false) { result, value in result = value }
         guard locked else { throw Problem.idempotencyRequestInFlight() }
-        if let stored = try await IdempotencyStore().find(claim, on: connection, logger: logger) {
+        if let stored = try await IdempotencyStore(tenant: self).find(claim, on: connection, logger: logger) {
             guard stored.requestHash == claim.requestHash else { throw Problem.idempotencyKeyReused() }
             throw IdempotentReplay(response: stored.response)
         }
@@ -98,7 +98,7 @@ extension Problem {
     public static func idempotencyKeyReused() -> Problem {
         Problem(
             status: .unprocessableContent, slug: "idempotency-key-reused", title: "This Idempotency-Key was used for a different request",
-            detail: "Use a new key for a new request; a key replays only the exact request (method, path and body) it was first used with."
+            detail: "Use a new key for a new request; a key replays only the exact request (method, path with query, and body) it was first used with."
         )
     }
 

@@ -87,17 +87,24 @@ BEGIN
     FOR step IN 0..months_ahead LOOP
         partition_name := format('outbox_events_%s', to_char(month_start + make_interval(months => step), 'YYYY_MM'));
         IF to_regclass('public.' || partition_name) IS NULL THEN
-            EXECUTE format(
-                'CREATE TABLE public.%I PARTITION OF public.outbox_events FOR VALUES FROM (%L) TO (%L)',
-                partition_name,
-                (month_start + make_interval(months => step))::timestamp AT TIME ZONE 'UTC',
-                (month_start + make_interval(months => step + 1))::timestamp AT TIME ZONE 'UTC'
-            );
+            BEGIN
+                EXECUTE format(
+                    'CREATE TABLE public.%I PARTITION OF public.outbox_events FOR VALUES FROM (%L) TO (%L)',
+                    partition_name,
+                    (month_start + make_interval(months => step))::timestamp AT TIME ZONE 'UTC',
+                    (month_start + make_interval(months => step + 1))::timestamp AT TIME ZONE 'UTC'
+                );
+            EXCEPTION WHEN check_violation THEN
+                -- The default partition already holds events of that month (the partition came too
+                -- late); they stay there, readable, and the later months are still made.
+                RAISE WARNING 'outbox partition % not created: the default partition holds events of that month', partition_name;
+                CONTINUE;
+            END;
             EXECUTE format(
                 'CREATE TRIGGER outbox_events_no_truncate BEFORE TRUNCATE ON public.%I FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_refuse_change()',
                 partition_name
             );
-            EXECUTE format('GRANT SELECT, INSERT ON public.%I TO vigil_application', partition_name);
+            EXECUTE format('GRANT SELECT ON public.%I TO vigil_application', partition_name);
             EXECUTE format('GRANT SELECT ON public.%I TO vigil_sequencer', partition_name);
             created := created + 1;
         END IF;
@@ -109,7 +116,8 @@ REVOKE ALL ON FUNCTION vigil_ensure_outbox_partitions(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vigil_ensure_outbox_partitions(integer) TO vigil_sequencer;
 SELECT vigil_ensure_outbox_partitions(2);
 
--- Idempotency-Key records: mutable (expired rows are deleted), one per scope and key.
+-- Idempotency-Key records: mutable (expired rows are deleted), one per scope and key. The stored
+-- response body is sealed with tenant key `key_version` (it may hold personal data).
 CREATE TABLE idempotency_records (
     principal text NOT NULL,
     route text NOT NULL,
@@ -118,6 +126,7 @@ CREATE TABLE idempotency_records (
     response_status integer NOT NULL,
     response_content_type text,
     response_body bytea NOT NULL,
+    key_version integer NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     expires_at timestamptz NOT NULL,
     PRIMARY KEY (principal, route, key)
@@ -135,6 +144,8 @@ CREATE TABLE keyring_tenant_keys (
 );
 CREATE TRIGGER keyring_tenant_keys_append_only BEFORE UPDATE OR DELETE ON keyring_tenant_keys
     FOR EACH ROW EXECUTE FUNCTION vigil_refuse_change();
+CREATE TRIGGER keyring_tenant_keys_no_truncate BEFORE TRUNCATE ON keyring_tenant_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION vigil_refuse_change();
 
 -- Destroying a customer's key overwrites `wrapped` with NULL: crypto-shredding of every sealed field.
 CREATE TABLE customer_keys (
@@ -148,7 +159,16 @@ CREATE TABLE customer_keys (
     CHECK ((wrapped IS NULL) = (destroyed_at IS NOT NULL))
 );
 
-GRANT SELECT, INSERT ON audit_entries, outbox_events, outbox_events_default, keyring_tenant_keys TO vigil_application;
+-- Column grants: the application names what it records; ids, times and the writing transaction
+-- come from the database, so a writer cannot back-date an entry or hide it below the sequencer's horizon.
+GRANT SELECT ON audit_entries, outbox_events, outbox_events_default TO vigil_application;
+GRANT INSERT (
+    actor_type, actor_id, actor_session_id, actor_ip, actor_user_agent, action, entity_type, entity_id, customer_id, login,
+    entity, reason_code, reason, case_id, before, after, details, balance_before, balance_after, margin_used_before,
+    margin_used_after, source_service, trace_id, request_id
+) ON audit_entries TO vigil_application;
+GRANT INSERT (id, aggregatetype, aggregateid, type, payload, schema_version, trace_id, entity) ON outbox_events TO vigil_application;
+GRANT SELECT, INSERT ON keyring_tenant_keys TO vigil_application;
 GRANT SELECT, INSERT, DELETE ON idempotency_records TO vigil_application;
 GRANT SELECT, INSERT ON customer_keys TO vigil_application;
 GRANT UPDATE (wrapped, destroyed_at) ON customer_keys TO vigil_application;
