@@ -29,6 +29,7 @@ struct WritePath: AsyncParsableCommand {
     @Option(help: "Seconds each measurement runs.") var seconds = 15
     @Option(help: "pgbench scale factor.") var scale = 20
     @Flag(help: "A few seconds at small size, to keep the benchmark working in CI.") var smoke = false
+    @Flag(help: "Record entries about no customer (nothing sealed), to show what sealing costs.") var withoutSealing = false
 
     func run() async throws {
         let (writers, seconds, scale) = smoke ? (8, 2, 1) : (self.writers, self.seconds, self.scale)
@@ -80,7 +81,7 @@ struct WritePath: AsyncParsableCommand {
                     try await unit.emit(OutboxEvent(aggregateType: "customer", aggregateID: "\(customer)", type: "customer.keyed", payload: [:]))
                 }
             }
-            let result = try await Self.write(tenant: tenant, writers: writers, seconds: seconds, accounts: accounts, logger: logger)
+            let result = try await Self.write(tenant: tenant, writers: writers, seconds: seconds, accounts: accounts, sealing: !withoutSealing, logger: logger)
             // Let the sequencer catch up before the lag is read.
             for _ in 0..<100 {
                 let pending = try await tenant.client.query(
@@ -105,7 +106,7 @@ struct WritePath: AsyncParsableCommand {
             return (lag.0 ?? .nan, lag.1 ?? .nan, try await ChainVerifier().verify(on: owner, logger: logger))
         }
         let rate = Double(commits) / elapsed
-        print(String(format: "B0 write_path_commits %.0f commits/s ratio=%.2f (pgbench_tps=%.0f, writers=%d, %ds, bar >= 0.7)", rate, rate / pgbenchTPS, pgbenchTPS, writers, seconds))
+        print(String(format: "B0 write_path_commits %.0f commits/s ratio=%.2f (pgbench_tps=%.0f, writers=%d, %ds, %@, bar >= 0.7)", rate, rate / pgbenchTPS, pgbenchTPS, writers, seconds, withoutSealing ? "nothing sealed" : "sealed"))
         print(String(format: "B0 sequencer_lag_p99 %.3f s ratio=%.2f (max %.3f s, bar < 1 s)", lagP99, lagP99 / 1.0, lagMax))
         print("B0 chain \(verification.summary)")
         guard verification.exitCode == 0 else { throw ExitCode(1) }
@@ -119,7 +120,7 @@ struct WritePath: AsyncParsableCommand {
 
     /// Each writer credits a random account and records it about that account's customer: the
     /// entry's free-text detail is sealed with the customer's key, as in production.
-    static func write(tenant: TenantDatabase, writers: Int, seconds: Int, accounts: Int, logger: Logger) async throws -> (Int, Double) {
+    static func write(tenant: TenantDatabase, writers: Int, seconds: Int, accounts: Int, sealing: Bool, logger: Logger) async throws -> (Int, Double) {
         let deadline = ContinuousClock.now + .seconds(seconds)
         let start = ContinuousClock.now
         let commits = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -134,7 +135,7 @@ struct WritePath: AsyncParsableCommand {
                             try await unit.connection.query("UPDATE bench_accounts SET balance = balance + 1 WHERE id = \(account)", logger: logger)
                             try await unit.record(
                                 AuditRecord(
-                                    action: "account.credited", entityType: "account", entityID: "\(account)", customerID: customer,
+                                    action: "account.credited", entityType: "account", entityID: "\(account)", customerID: sealing ? customer : nil,
                                     details: ["amount": "1.00", "note": "bench credit"], balanceBefore: "0.00", balanceAfter: "1.00"
                                 )
                             )

@@ -93,6 +93,30 @@ import VigilTesting
         }
     }
 
+    @Test func aKeyDestroyedByAnotherProcessIsNotUsedFromThisOnesCache() async throws {
+        let masterKey = MasterKey.generate()
+        try await TenantFixture.with(masterKey: masterKey) { fixture in
+            let customer = UUID()
+            // This process writes twice, so the customer's key is cached from a committed row.
+            try await Self.writeAboutCustomer(customer, fixture: fixture)
+            try await Self.writeAboutCustomer(customer, fixture: fixture)
+            #expect(fixture.tenant.keyring.cachedCustomerKey(customer, database: fixture.tenant.databaseName) != nil)
+            // "Another process": its own keyring on the same tenant database destroys the key.
+            let other = TenantDatabase(
+                slug: fixture.tenant.slug, databaseName: fixture.tenant.databaseName, client: fixture.tenant.client,
+                keyring: Keyring(masterKey: masterKey), commitSignal: CommitSignal()
+            )
+            try await other.write(.system("erasure"), logger: fixture.logger) { unit in
+                _ = try await unit.destroyCustomerKeys(customer)
+                try await unit.record(AuditRecord(action: "customer.erased", entityType: "customer", customerID: customer))
+                try await unit.emit(OutboxEvent(aggregateType: "customer", aggregateID: customer.uuidString, type: "customer.erased", payload: [:]))
+            }
+            await #expect(throws: UnitOfWorkError.self) { try await Self.writeAboutCustomer(customer, fixture: fixture) }
+            #expect(fixture.tenant.keyring.cachedCustomerKey(customer, database: fixture.tenant.databaseName) == nil)
+            #expect(try await fixture.count("SELECT count(*) FROM audit_entries WHERE action = 'customer.updated'") == 2)
+        }
+    }
+
     @Test func aSealedFieldDoesNotOpenInAnotherPlace() throws {
         let key = SymmetricKeyFixture.key
         let customer = UUID()

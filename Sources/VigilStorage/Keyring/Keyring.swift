@@ -34,6 +34,10 @@ public enum CustomerKey: Sendable {
 public final class Keyring: Sendable {
     public let masterKey: MasterKey
     private let tenantKeys = Mutex<[String: (version: Int, key: SymmetricKey)]>([:])
+    /// Customer keys read back from committed rows, by database and customer. Writers use them only
+    /// with an insert that checks the key still stands, so a key destroyed elsewhere is never used.
+    private let customerKeys = Mutex<[String: (version: Int, key: SymmetricKey)]>([:])
+    static let customerKeyCacheLimit = 50_000
 
     public init(masterKey: MasterKey) {
         self.masterKey = masterKey
@@ -100,8 +104,25 @@ public final class Keyring: Sendable {
         return try await storedCustomerKey(customerID, database: database, on: connection, logger: logger)
     }
 
+    /// The cached key of a customer, if any (see ``customerKeys``).
+    public func cachedCustomerKey(_ customerID: UUID, database: String) -> (version: Int, key: SymmetricKey)? {
+        customerKeys.withLock { $0["\(database)#\(customerID)"] }
+    }
+
+    public func forgetCustomerKey(_ customerID: UUID, database: String) {
+        _ = customerKeys.withLock { $0.removeValue(forKey: "\(database)#\(customerID)") }
+    }
+
+    private func remember(_ customerID: UUID, database: String, version: Int, key: SymmetricKey) {
+        customerKeys.withLock { keys in
+            if keys.count >= Self.customerKeyCacheLimit { keys.removeAll(keepingCapacity: true) }
+            keys["\(database)#\(customerID)"] = (version, key)
+        }
+    }
+
     /// Crypto-shredding: overwrites every version of the customer's key. Returns how many were destroyed.
     public func destroyCustomerKeys(_ customerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        customerKeys.withLock { keys in keys = keys.filter { !$0.key.hasSuffix("#\(customerID)") } }
         let rows = try await connection.query(
             """
             UPDATE customer_keys SET wrapped = NULL, destroyed_at = now()
@@ -143,6 +164,9 @@ public final class Keyring: Sendable {
             guard let wrapped else { return .destroyed(version: version) }
             let tenantKey = try await tenantKey(version: tenantKeyVersion, database: database, on: connection, logger: logger)
             let key = try unwrap(wrapped, with: tenantKey, additionalData: Self.customerKeyData(customerID, version: version), what: "A customer key")
+            // Possibly a row of the caller's own uncommitted transaction: if that rolls back, the
+            // writers' key check finds no row and falls back here.
+            remember(customerID, database: database, version: version, key: key)
             return .available(version: version, key: key)
         }
         return nil

@@ -52,36 +52,59 @@ public struct UnitOfWork: ~Copyable {
         ] {
             if let value, !Self.isDecimal(value) { throw UnitOfWorkError.invalidDecimal(field: field) }
         }
-        var record = record
-        var actor = context.actor
-        if let customerID = record.customerID, EntrySealer.needsSealing(record, actor: actor) {
+        if let customerID = record.customerID, EntrySealer.needsSealing(record, actor: context.actor) {
+            // Fast path: a key cached from an earlier commit, with the insert itself checking that
+            // the key still stands (not destroyed meanwhile, by any process).
+            if let cached = tenant.keyring.cachedCustomerKey(customerID, database: tenant.databaseName) {
+                let (sealed, actor) = try EntrySealer.seal(record, actor: context.actor, key: cached.key, keyVersion: cached.version)
+                if let id = try await insert(sealed, actor: actor, requiringKey: (customerID, cached.version)) { return appended(id) }
+                tenant.keyring.forgetCustomerKey(customerID, database: tenant.databaseName)
+            }
             let key = try await tenant.keyring.customerKey(
                 customerID, create: true, database: tenant.databaseName, on: connection, logger: logger
             )
             guard case .available(let version, let customerKey) = key else { throw UnitOfWorkError.customerErased(customerID) }
-            (record, actor) = try EntrySealer.seal(record, actor: actor, key: customerKey, keyVersion: version)
+            let (sealed, actor) = try EntrySealer.seal(record, actor: context.actor, key: customerKey, keyVersion: version)
+            guard let id = try await insert(sealed, actor: actor, requiringKey: nil) else { throw UnitOfWorkError.unaudited(entries: entryIDs.count, events: eventIDs.count) }
+            return appended(id)
         }
+        guard let id = try await insert(record, actor: context.actor, requiringKey: nil) else {
+            throw UnitOfWorkError.unaudited(entries: entryIDs.count, events: eventIDs.count)
+        }
+        return appended(id)
+    }
+
+    private mutating func appended(_ id: Int64) -> Int64 {
+        entryIDs.append(id)
+        return id
+    }
+
+    /// Inserts the (already sealed) entry; with `requiringKey`, only while that customer key version
+    /// is undestroyed. Returns the new id, or nil when the key check stopped the insert.
+    private func insert(_ record: AuditRecord, actor: AuditActor, requiringKey: (customerID: UUID, version: Int)?) async throws -> Int64? {
         let rows = try await connection.query(
             """
             INSERT INTO audit_entries (
                 actor_type, actor_id, actor_session_id, actor_ip, actor_user_agent, action, entity_type, entity_id,
                 customer_id, login, entity, reason_code, reason, case_id, before, after, details,
                 balance_before, balance_after, margin_used_before, margin_used_after, source_service, trace_id, request_id
-            ) VALUES (
+            ) SELECT
                 \(actor.kind.rawValue), \(actor.id), \(actor.sessionID), \(actor.ip), \(actor.userAgent), \(record.action),
                 \(record.entityType), \(record.entityID), \(record.customerID), \(record.login), \(record.legalEntity),
                 \(record.reasonCode), \(record.reason), \(record.caseID), \(Self.json(record.before))::jsonb,
                 \(Self.json(record.after))::jsonb, \(Self.json(record.details))::jsonb, \(record.balanceBefore),
                 \(record.balanceAfter), \(record.marginUsedBefore), \(record.marginUsedAfter), \(context.sourceService),
                 \(context.traceID), \(context.requestID)
-            ) RETURNING id
+            WHERE \(requiringKey == nil) OR EXISTS (
+                SELECT 1 FROM customer_keys
+                WHERE customer_id = \(requiringKey?.customerID) AND version = \(requiringKey?.version) AND wrapped IS NOT NULL
+            )
+            RETURNING id
             """,
             logger: logger
         ).decode(Int64.self)
         var inserted: Int64?
         for try await id in rows { inserted = id }
-        guard let inserted else { throw UnitOfWorkError.unaudited(entries: entryIDs.count, events: eventIDs.count) }
-        entryIDs.append(inserted)
         return inserted
     }
 
