@@ -10,6 +10,8 @@ public enum UnitOfWorkError: Error, CustomStringConvertible, Sendable {
     /// An entry about an erased customer needed sealing, but their key is destroyed.
     case customerErased(UUID)
     case invalidDecimal(field: String)
+    /// The database returned no id for an unconditional entry insert.
+    case entryNotWritten
 
     public var description: String {
         switch self {
@@ -17,6 +19,7 @@ public enum UnitOfWorkError: Error, CustomStringConvertible, Sendable {
             return "A unit of work must record at least one audit entry and emit at least one event (recorded \(entries), emitted \(events))."
         case .customerErased(let id): return "Customer \(id) is erased: nothing personal can be recorded about them any more."
         case .invalidDecimal(let field): return "\(field) must be a decimal string such as \"10000.00\"."
+        case .entryNotWritten: return "The audit entry insert returned no id."
         }
     }
 }
@@ -65,12 +68,10 @@ public struct UnitOfWork: ~Copyable {
             )
             guard case .available(let version, let customerKey) = key else { throw UnitOfWorkError.customerErased(customerID) }
             let (sealed, actor) = try EntrySealer.seal(record, actor: context.actor, key: customerKey, keyVersion: version)
-            guard let id = try await insert(sealed, actor: actor, requiringKey: nil) else { throw UnitOfWorkError.unaudited(entries: entryIDs.count, events: eventIDs.count) }
+            guard let id = try await insert(sealed, actor: actor, requiringKey: nil) else { throw UnitOfWorkError.entryNotWritten }
             return appended(id)
         }
-        guard let id = try await insert(record, actor: context.actor, requiringKey: nil) else {
-            throw UnitOfWorkError.unaudited(entries: entryIDs.count, events: eventIDs.count)
-        }
+        guard let id = try await insert(record, actor: context.actor, requiringKey: nil) else { throw UnitOfWorkError.entryNotWritten }
         return appended(id)
     }
 
