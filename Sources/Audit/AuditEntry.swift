@@ -1,30 +1,16 @@
-public import Foundation
+import Foundation
 import PostgresNIO
 public import VigilCore
 public import VigilStorage
 
-/// An audit entry as stored (PII already sealed), and its canonical form for the hash chain.
+/// An audit entry as stored (PII already sealed), and its canonical form for the hash chain: the
+/// service's ``AuditRecord`` plus what the unit of work and the database added.
 public struct AuditEntry: Sendable, Equatable {
     public var id: Int64
     /// Microseconds since the Unix epoch, exactly as PostgreSQL stores `created_at`.
     public var createdAtMicroseconds: Int64
     public var actor: AuditActor
-    public var action: String
-    public var entityType: String
-    public var entityID: String?
-    public var customerID: UUID?
-    public var login: String?
-    public var legalEntity: String?
-    public var reasonCode: String?
-    public var reason: String?
-    public var caseID: String?
-    public var before: [String: JSONValue]?
-    public var after: [String: JSONValue]?
-    public var details: [String: JSONValue]?
-    public var balanceBefore: String?
-    public var balanceAfter: String?
-    public var marginUsedBefore: String?
-    public var marginUsedAfter: String?
+    public var record: AuditRecord
     public var sourceService: String?
     public var traceID: String?
     public var requestID: String?
@@ -43,20 +29,20 @@ public struct AuditEntry: Sendable, Equatable {
             "id": .integer(id),
             "created_at": .string(createdAt),
             "actor": .object(actorMembers),
-            "action": .string(action),
-            "entity_type": .string(entityType),
+            "action": .string(record.action),
+            "entity_type": .string(record.entityType),
         ]
         let optionalText: [(String, String?)] = [
-            ("entity_id", entityID), ("customer_id", customerID?.uuidString.lowercased()), ("login", login),
-            ("entity", legalEntity), ("reason_code", reasonCode), ("reason", reason), ("case_id", caseID),
-            ("balance_before", balanceBefore), ("balance_after", balanceAfter), ("margin_used_before", marginUsedBefore),
-            ("margin_used_after", marginUsedAfter), ("source_service", sourceService), ("trace_id", traceID),
-            ("request_id", requestID),
+            ("entity_id", record.entityID), ("customer_id", record.customerID?.uuidString.lowercased()), ("login", record.login),
+            ("entity", record.legalEntity), ("reason_code", record.reasonCode), ("reason", record.reason), ("case_id", record.caseID),
+            ("balance_before", record.balanceBefore), ("balance_after", record.balanceAfter),
+            ("margin_used_before", record.marginUsedBefore), ("margin_used_after", record.marginUsedAfter),
+            ("source_service", sourceService), ("trace_id", traceID), ("request_id", requestID),
         ]
         for (name, value) in optionalText { members[name] = value.map(JSONValue.string) }
-        members["before"] = before.map(JSONValue.object)
-        members["after"] = after.map(JSONValue.object)
-        members["details"] = details.map(JSONValue.object)
+        members["before"] = record.before.map(JSONValue.object)
+        members["after"] = record.after.map(JSONValue.object)
+        members["details"] = record.details.map(JSONValue.object)
         return .object(members)
     }
 
@@ -83,22 +69,13 @@ public struct AuditEntry: Sendable, Equatable {
         createdAtMicroseconds = try row[offset + 1].decode(Int64.self)
         guard let kind = AuditActor.Kind(rawValue: try text(2) ?? "") else { throw AuditEntryError.unknownActorType }
         actor = AuditActor(kind: kind, id: try text(3), sessionID: try text(4), ip: try text(5), userAgent: try text(6))
-        action = try text(7) ?? ""
-        entityType = try text(8) ?? ""
-        entityID = try text(9)
-        customerID = try row[offset + 10].decode(UUID?.self)
-        login = try text(11)
-        legalEntity = try text(12)
-        reasonCode = try text(13)
-        reason = try text(14)
-        caseID = try text(15)
-        before = try json(16)
-        after = try json(17)
-        details = try json(18)
-        balanceBefore = try text(19)
-        balanceAfter = try text(20)
-        marginUsedBefore = try text(21)
-        marginUsedAfter = try text(22)
+        record = AuditRecord(
+            action: try text(7) ?? "", entityType: try text(8) ?? "", entityID: try text(9),
+            customerID: try row[offset + 10].decode(UUID?.self), login: try text(11), legalEntity: try text(12),
+            reasonCode: try text(13), reason: try text(14), caseID: try text(15),
+            before: try json(16), after: try json(17), details: try json(18),
+            balanceBefore: try text(19), balanceAfter: try text(20), marginUsedBefore: try text(21), marginUsedAfter: try text(22)
+        )
         sourceService = try text(23)
         traceID = try text(24)
         requestID = try text(25)

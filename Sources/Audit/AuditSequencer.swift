@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import PostgresNIO
+import VigilCore
 import VigilStorage
 
 /// What one sequencing batch did.
@@ -32,10 +33,8 @@ public struct AuditSequencer: Sendable {
 
     /// Sequences one batch on `client` (connected as the tenant's sequencer role).
     public func sequenceBatch(on client: PostgresClient, logger: Logger) async throws -> SequencedBatch {
-        try await client.withConnection { connection in
-            try await connection.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger) { connection in
-                try await sequence(on: connection, logger: logger)
-            }
+        try await client.inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger) { connection in
+            try await sequence(on: connection, logger: logger)
         }
     }
 
@@ -96,8 +95,8 @@ public struct AuditSequencer: Sendable {
             sequence += 1
             entryIDs.append(entry.id)
             sequenceNumbers.append(sequence)
-            previousHashes.append(ChainHash.hex(previous))
-            hashes.append(ChainHash.hex(hash))
+            previousHashes.append(Hex.string(previous))
+            hashes.append(Hex.string(hash))
             previous = hash
         }
         guard !entryIDs.isEmpty else { return 0 }

@@ -36,36 +36,12 @@ public struct AuditTrail: Sendable {
             let key = try await tenant.keyring.customerKey(
                 customerID, create: false, database: tenant.databaseName, on: connection, logger: logger
             )
-            return try stored.map { try Self.unseal($0, customerID: customerID, key: key) }
-        }
-    }
-
-    /// Opens every sealed field of `entry` with `key` (nil or destroyed: the fields are erased).
-    static func unseal(_ entry: AuditEntry, customerID: UUID, key: CustomerKey?) throws -> ReadableAuditEntry {
-        var entry = entry
-        var erased: [String] = []
-        func open(_ value: JSONValue, _ field: String) throws -> JSONValue? {
-            guard let text = value.stringValue, SealedValue.isSealed(text) else { return value }
-            guard case .available(_, let customerKey) = key else {
-                erased.append(field)
-                return nil
+            return try stored.map { entry in
+                var readable = entry
+                let opened = try EntrySealer.open(entry.record, actor: entry.actor, key: key)
+                (readable.record, readable.actor) = (opened.record, opened.actor)
+                return ReadableAuditEntry(entry: readable, erasedFields: opened.erasedFields)
             }
-            return try SealedValue.open(text, key: customerKey, additionalData: EntrySealer.additionalData(customerID: customerID, field: field))
         }
-        func openMembers(_ members: [String: JSONValue]?, _ field: String) throws -> [String: JSONValue]? {
-            guard let members else { return nil }
-            var result: [String: JSONValue] = [:]
-            for name in members.keys.sorted() {
-                result[name] = try open(members[name]!, "\(field).\(name)")
-            }
-            return result
-        }
-        entry.before = try openMembers(entry.before, "before")
-        entry.after = try openMembers(entry.after, "after")
-        entry.details = try openMembers(entry.details, "details")
-        entry.reason = try entry.reason.flatMap { try open(.string($0), "reason")?.stringValue }
-        entry.actor.ip = try entry.actor.ip.flatMap { try open(.string($0), "actor.ip")?.stringValue }
-        entry.actor.userAgent = try entry.actor.userAgent.flatMap { try open(.string($0), "actor.user_agent")?.stringValue }
-        return ReadableAuditEntry(entry: entry, erasedFields: erased)
     }
 }

@@ -13,16 +13,4 @@ public enum ChainHash {
         return Data(hasher.finalize())
     }
 
-    /// Lowercase hex, the form hashes are shown in.
-    public static func hex(_ bytes: Data) -> String {
-        var text = [UInt8]()
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import PostgresNIO
+import VigilCore
 
 /// What `vigil audit verify` found in one tenant's trail.
 public enum ChainVerification: Sendable, Equatable {
@@ -43,11 +44,9 @@ public struct ChainVerifier: Sendable {
     }
 
     public func verify(on client: PostgresClient, logger: Logger) async throws -> ChainVerification {
-        try await client.withConnection { connection in
-            // One snapshot for the chain walk and the unsequenced count.
-            try await connection.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) { connection in
-                try await verify(on: connection, logger: logger)
-            }
+        // One snapshot for the chain walk and the unsequenced count.
+        try await client.inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) { connection in
+            try await verify(on: connection, logger: logger)
         }
     }
 
@@ -81,14 +80,14 @@ public struct ChainVerifier: Sendable {
             guard recomputed == storedHash else {
                 return .broken(
                     chainSeq: chainSeq, entryID: entry.id,
-                    reason: "stored hash \(ChainHash.hex(storedHash)) but the entry hashes to \(ChainHash.hex(recomputed))"
+                    reason: "stored hash \(Hex.string(storedHash)) but the entry hashes to \(Hex.string(recomputed))"
                 )
             }
             previous = storedHash
             expectedSeq += 1
         }
         let count = expectedSeq - 1
-        let head = ChainHash.hex(previous)
+        let head = Hex.string(previous)
         let pending = try await connection.query(
             """
             SELECT count(*), min(e.id), coalesce(extract(epoch FROM clock_timestamp() - min(e.created_at))::float8, 0)

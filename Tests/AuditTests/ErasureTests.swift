@@ -60,10 +60,10 @@ import VigilTesting
             let trail = AuditTrail(tenant: fixture.tenant)
             let readable = try #require(try await trail.entries(aboutCustomer: customer, logger: fixture.logger).first)
             #expect(readable.erasedFields.isEmpty)
-            #expect(readable.entry.after?["email"] == .string(Self.email))
-            #expect(readable.entry.after?["address"] == ["city": "Leeds"])
-            #expect(readable.entry.before?["status"] == "lead")
-            #expect(readable.entry.reason == "Customer \(Self.name) asked by phone \(Self.phone)")
+            #expect(readable.entry.record.after?["email"] == .string(Self.email))
+            #expect(readable.entry.record.after?["address"] == ["city": "Leeds"])
+            #expect(readable.entry.record.before?["status"] == "lead")
+            #expect(readable.entry.record.reason == "Customer \(Self.name) asked by phone \(Self.phone)")
             #expect(readable.entry.actor.ip == Self.ip && readable.entry.actor.userAgent == Self.userAgent)
 
             // Erase: destroy the key in an audited unit of work.
@@ -78,8 +78,8 @@ import VigilTesting
             #expect(erased.count == 2)
             let first = try #require(erased.first)
             #expect(Set(first.erasedFields) == ["before.email", "after.email", "after.phone", "after.first_name", "after.address", "details.comment", "reason", "actor.ip", "actor.user_agent"])
-            #expect(first.entry.after == ["status": "active"])
-            #expect(first.entry.reason == nil && first.entry.actor.ip == nil)
+            #expect(first.entry.record.after == ["status": "active"])
+            #expect(first.entry.record.reason == nil && first.entry.actor.ip == nil)
 
             stored = try await Self.everyRow(fixture)
             for canary in [Self.email, Self.phone, Self.name, Self.ip, Self.userAgent] {
@@ -134,9 +134,9 @@ import VigilTesting
     @Test func unknownIdentifiersAreStoredAsKeyedDigests() async throws {
         try await TenantFixture.with { fixture in
             let digests = try await fixture.tenant.write(.system("identity"), logger: fixture.logger) { unit -> [String] in
-                let first = try await unit.identifierDigest("Ghost@Example.org ")
-                let second = try await unit.identifierDigest("ghost@example.org")
-                let other = try await unit.identifierDigest("other@example.org")
+                let first = try unit.identifierDigest("Ghost@Example.org ")
+                let second = try unit.identifierDigest("ghost@example.org")
+                let other = try unit.identifierDigest("other@example.org")
                 try await unit.record(AuditRecord(action: "login.failed", entityType: "session", reasonCode: "unknown_identifier", details: ["identifier_digest": .string(first)]))
                 try await unit.emit(OutboxEvent(aggregateType: "session", aggregateID: "none", type: "user.login_failed", payload: ["reason_code": "unknown_identifier"]))
                 return [first, second, other]

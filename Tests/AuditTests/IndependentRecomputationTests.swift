@@ -84,14 +84,14 @@ import VigilTesting
             let entry = try JSONDecoder().decode(JSONValue.self, from: Data(try block("worked-entry-\(index)").utf8))
             #expect(CanonicalJSON.string(of: entry) == (try block("worked-canonical-\(index)")))
             let hashLines = try block("worked-hash-\(index)").split(separator: "\n").map(String.init)
-            #expect(hashLines.first == "prev_hash \(ChainHash.hex(previous))")
+            #expect(hashLines.first == "prev_hash \(Hex.string(previous))")
             let hash = ChainHash.hash(previous: previous, canonicalEntry: CanonicalJSON.bytes(of: entry))
-            #expect(hashLines.last == "hash \(ChainHash.hex(hash))")
+            #expect(hashLines.last == "hash \(Hex.string(hash))")
             previous = hash
         }
         let (status, output) = try await Self.python([Self.script, "--doc", Self.repository.appendingPathComponent("docs/audit-format.md").path])
         #expect(status == 0, "\(output)")
-        #expect(output.contains(ChainHash.hex(previous)))
+        #expect(output.contains(Hex.string(previous)))
     }
 
     @Test func theCanonicaliserAgreesWithPythonsRFC8785() async throws {

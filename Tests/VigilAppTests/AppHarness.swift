@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import PostgresNIO
 import Prometheus
 import VigilApp
 import VigilCore
@@ -22,6 +23,19 @@ struct AppHarness {
     func application(tenants: [String: [String]] = Self.defaultTenants) async throws -> some ApplicationProtocol {
         try await application(server: try await TestPostgres.shared.environment(tenants: tenants))
     }
+
+    /// Runs `body` as the superuser on tenant `slug`'s database of `server`, to inspect what a request wrote.
+    static func withTenantDatabase<Result: Sendable>(
+        _ server: DatabaseServer, slug: String = "demo", _ body: @Sendable (PostgresClient) async throws -> Result
+    ) async throws -> Result {
+        let logger = TestPostgres.logger
+        guard let record = try await DatabaseBootstrap(server: server).withCatalog(logger: logger, { try await $0.tenant(slug: slug, logger: logger) }) else {
+            throw HarnessError.noSuchTenant(slug)
+        }
+        return try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: record.databaseName), logger: logger, body)
+    }
+
+    enum HarnessError: Error { case noSuchTenant(String) }
 
     /// The application on an environment the test made itself (to inspect its databases).
     func application(server: DatabaseServer) async throws -> some ApplicationProtocol {

@@ -45,9 +45,8 @@ import VigilTesting
         let mutating = Set(router.routes.filter { [.post, .put, .patch, .delete].contains($0.method) }.map { "\($0.method.rawValue) \($0.path.description)" })
         #expect(mutating.subtracting(Self.probes.keys).isEmpty, "mutating routes without a probe")
 
-        let record = try #require(try await DatabaseBootstrap(server: server).withCatalog(logger: TestPostgres.logger) { try await $0.tenant(slug: "demo", logger: TestPostgres.logger) })
         let app = try await AppHarness().application(server: server)
-        let unaudited = try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: record.databaseName), logger: TestPostgres.logger) { database in
+        let unaudited = try await AppHarness.withTenantDatabase(server) { database in
             try await app.test(.router) { client in
                 var unaudited: [String] = []
                 for route in mutating.sorted() {

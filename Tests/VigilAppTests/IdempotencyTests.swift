@@ -11,15 +11,13 @@ import VigilTesting
 
 @Suite struct IdempotencyTests {
     static func entries(_ server: DatabaseServer) async throws -> Int64 {
-        let record = try #require(try await DatabaseBootstrap(server: server).withCatalog(logger: TestPostgres.logger) { try await $0.tenant(slug: "demo", logger: TestPostgres.logger) })
-        return try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: record.databaseName), logger: TestPostgres.logger) { client in
+        try await AppHarness.withTenantDatabase(server) { client in
             try await client.query("SELECT count(*) FROM audit_entries", logger: TestPostgres.logger).decode(Int64.self).reduce(0, +)
         }
     }
 
     static func storedBodies(_ server: DatabaseServer) async throws -> [String] {
-        let record = try #require(try await DatabaseBootstrap(server: server).withCatalog(logger: TestPostgres.logger) { try await $0.tenant(slug: "demo", logger: TestPostgres.logger) })
-        return try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: record.databaseName), logger: TestPostgres.logger) { client in
+        try await AppHarness.withTenantDatabase(server) { client in
             try await client.query("SELECT response_body FROM idempotency_records", logger: TestPostgres.logger).decode(Data.self)
                 .reduce(into: [String]()) { $0.append(String(decoding: $1, as: UTF8.self)) }
         }

@@ -9,10 +9,7 @@ CREATE TABLE audit_chain (
     horizon xid8 NOT NULL,
     sequenced_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-CREATE TRIGGER audit_chain_append_only BEFORE UPDATE OR DELETE ON audit_chain
-    FOR EACH ROW EXECUTE FUNCTION vigil_refuse_change();
-CREATE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain
-    FOR EACH STATEMENT EXECUTE FUNCTION vigil_refuse_change();
+SELECT vigil_make_append_only('audit_chain');
 
 CREATE TABLE outbox_positions (
     event_id uuid PRIMARY KEY,
@@ -20,10 +17,7 @@ CREATE TABLE outbox_positions (
     horizon xid8 NOT NULL,
     sequenced_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-CREATE TRIGGER outbox_positions_append_only BEFORE UPDATE OR DELETE ON outbox_positions
-    FOR EACH ROW EXECUTE FUNCTION vigil_refuse_change();
-CREATE TRIGGER outbox_positions_no_truncate BEFORE TRUNCATE ON outbox_positions
-    FOR EACH STATEMENT EXECUTE FUNCTION vigil_refuse_change();
+SELECT vigil_make_append_only('outbox_positions');
 
 GRANT SELECT, INSERT ON audit_chain, outbox_positions TO vigil_sequencer;
 GRANT SELECT ON audit_chain, outbox_positions TO vigil_application;

@@ -1,5 +1,6 @@
 import Foundation
 import Crypto
+import VigilCore
 
 /// Where an embedded cluster's files live for a given Vigil data directory.
 ///
@@ -31,7 +32,7 @@ public struct ClusterLayout: Sendable, Equatable {
 
     public static func relocatedRoot(for dataDirectory: String) -> String {
         let digest = SHA256.hash(data: Data(dataDirectory.utf8))
-        let hex = digest.map { String(format: "%02x", $0) }.joined()
+        let hex = Hex.string(digest)
         return relocationRoot + "/" + hex.prefix(16)
     }
 

@@ -1,5 +1,6 @@
 public import Foundation
 import Crypto
+import VigilCore
 
 /// One schema change: a named `.sql` file of a module, applied once and recorded with its checksum.
 public struct Migration: Sendable, Equatable {
@@ -14,7 +15,7 @@ public struct Migration: Sendable, Equatable {
 
     /// Lowercase hex SHA-256 of the file's bytes.
     public var checksum: String {
-        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.string(SHA256.hash(data: Data(sql.utf8)))
     }
 
     /// The `.sql` files of `directory`, ordered by name (`0001_…`, `0002_…`), as migrations of `module`.

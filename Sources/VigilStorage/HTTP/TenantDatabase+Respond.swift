@@ -33,15 +33,10 @@ extension TenantDatabase {
         sourceService: String,
         _ body: (inout UnitOfWork) async throws -> Output
     ) async throws -> WrittenResponse {
-        var encoded: StoredResponse?
-        _ = try await perform(context.writeContext(sourceService: sourceService), logger: context.logger, body: body) { output in
-            let response = StoredResponse(
-                status: status.code, contentType: "application/json", body: try context.responseEncoder.encode(output)
-            )
-            encoded = response
-            return response
-        }
-        guard let encoded else { throw Problem.internalError() }
-        return WrittenResponse(stored: encoded)
+        let encoder = context.responseEncoder
+        let stored = try await perform(context.writeContext(sourceService: sourceService), logger: context.logger) { unit in
+            StoredResponse(status: status.code, contentType: "application/json", body: try encoder.encode(try await body(&unit)))
+        } storedResponse: { $0 }
+        return WrittenResponse(stored: stored)
     }
 }

@@ -29,13 +29,13 @@ public enum CustomerKey: Sendable {
 
 /// The key hierarchy of decision 18: master key → tenant key → customer data key, all AES-256-GCM.
 ///
-/// Tenant keys are made on first use and cached unwrapped (they never change); customer keys are
-/// read from the database each time, so a destroyed key is gone for every process at once.
+/// Tenant keys are made on first use and cached unwrapped (they never change). Customer keys are
+/// cached once read, but writers use a cached one only in an insert that checks, in the same
+/// statement, that it still stands, so a key destroyed by any process is never used again.
 public final class Keyring: Sendable {
     public let masterKey: MasterKey
     private let tenantKeys = Mutex<[String: (version: Int, key: SymmetricKey)]>([:])
-    /// Customer keys read back from committed rows, by database and customer. Writers use them only
-    /// with an insert that checks the key still stands, so a key destroyed elsewhere is never used.
+    /// Customer keys read back from `customer_keys`, by database and customer (see the type's comment).
     private let customerKeys = Mutex<[String: (version: Int, key: SymmetricKey)]>([:])
     static let customerKeyCacheLimit = 50_000
 
@@ -138,14 +138,14 @@ public final class Keyring: Sendable {
 
     /// A keyed digest of an identifier that belongs to no known customer (the email of a failed login):
     /// equal inputs give equal digests within a tenant, and the input cannot be read back.
-    public func identifierDigest(_ identifier: String, database: String, on connection: PostgresConnection, logger: Logger) async throws -> String {
+    public func identifierDigest(_ identifier: String, database: String) throws -> String {
         let tenant = try tenantKey(database: database)
         let digestKey = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: tenant.key, info: Data("vigil identifier digest v1".utf8), outputByteCount: 32
         )
         let normalised = identifier.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         let mac = HMAC<SHA256>.authenticationCode(for: Data(normalised.utf8), using: digestKey)
-        return "hmac:v1:\(tenant.version):" + mac.map { String(format: "%02x", $0) }.joined()
+        return "hmac:v1:\(tenant.version):" + Hex.string(mac)
     }
 
     static func customerKeyData(_ customerID: UUID, version: Int) -> String {

@@ -1,5 +1,6 @@
 public import Crypto
 import Foundation
+import VigilCore
 
 /// The root of the keyring: 32 bytes from `VIGIL_MASTER_KEY_FILE` or `VIGIL_MASTER_KEY` that wrap
 /// every tenant key. It never reaches the database; only its id does.
@@ -16,13 +17,13 @@ public struct MasterKey: Sendable {
     public init(key: SymmetricKey) {
         self.key = key
         let digest = SHA256.hash(data: Data("vigil-master-key-id".utf8) + key.withUnsafeBytes { Data($0) })
-        id = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        id = Hex.string(digest.prefix(8))
     }
 
     /// Parses 32 bytes written as standard base64 or as 64 hex digits (surrounding whitespace ignored).
     public init(encoded: String, source: String) throws {
         let text = encoded.trimmingCharacters(in: .whitespacesAndNewlines)
-        if text.count == 64, let bytes = Self.hexBytes(text) {
+        if text.count == 64, let bytes = Hex.bytes(text) {
             self.init(key: SymmetricKey(data: bytes))
         } else if let bytes = Data(base64Encoded: text), bytes.count == 32 {
             self.init(key: SymmetricKey(data: bytes))
@@ -67,17 +68,5 @@ public struct MasterKey: Sendable {
         try handle.write(contentsOf: Data((key.base64 + "\n").utf8))
         try handle.synchronize()
         return (key, true)
-    }
-
-    private static func hexBytes(_ text: String) -> Data? {
-        var bytes = Data(capacity: text.count / 2)
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
     }
 }

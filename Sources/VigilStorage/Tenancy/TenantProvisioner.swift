@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import PostgresNIO
+import VigilCore
 
 /// Why a tenant could not be created.
 public enum TenantProvisioningError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -148,7 +149,7 @@ public struct TenantProvisioner: Sendable {
     private func rolePassword() -> String? {
         guard !server.isEmbedded else { return nil }
         var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        return Hex.string((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     /// Identifiers here come from validated slugs and fixed prefixes; quoting is belt and braces.

@@ -4,7 +4,8 @@ import VigilCore
 
 /// Seals an audit record about a customer with their data key (decision 18), before it is
 /// written and hashed: every member of before/after/details off the allow-list, the free-text
-/// reason, and the actor's IP and user agent when the actor is that customer.
+/// reason, and the actor's IP and user agent when the actor is that customer. ``open(_:actor:key:)``
+/// is the way back, for readers.
 public enum EntrySealer {
     /// The additional data binding a sealed field to its customer and place in the entry.
     public static func additionalData(customerID: UUID, field: String) -> String {
@@ -52,5 +53,37 @@ public enum EntrySealer {
 
     static func isCustomerSelf(_ actor: AuditActor, _ customerID: UUID) -> Bool {
         actor.kind == .customer && actor.id?.lowercased() == customerID.uuidString.lowercased()
+    }
+
+    /// The record and actor with every sealed field opened with `key`; with no key, or a destroyed
+    /// one, those fields are removed and listed (paths such as `before.email`, `reason`, `actor.ip`).
+    public static func open(
+        _ record: AuditRecord, actor: AuditActor, key: CustomerKey?
+    ) throws -> (record: AuditRecord, actor: AuditActor, erasedFields: [String]) {
+        guard let customerID = record.customerID else { return (record, actor, []) }
+        var erased: [String] = []
+        func opened(_ value: JSONValue, _ field: String) throws -> JSONValue? {
+            guard let text = value.stringValue, SealedValue.isSealed(text) else { return value }
+            guard case .available(_, let customerKey) = key else {
+                erased.append(field)
+                return nil
+            }
+            return try SealedValue.open(text, key: customerKey, additionalData: additionalData(customerID: customerID, field: field))
+        }
+        func openMembers(_ members: [String: JSONValue]?, _ field: String) throws -> [String: JSONValue]? {
+            guard let members else { return nil }
+            var result: [String: JSONValue] = [:]
+            for name in members.keys.sorted() { result[name] = try opened(members[name]!, "\(field).\(name)") }
+            return result
+        }
+        var record = record
+        var actor = actor
+        record.before = try openMembers(record.before, "before")
+        record.after = try openMembers(record.after, "after")
+        record.details = try openMembers(record.details, "details")
+        record.reason = try record.reason.flatMap { try opened(.string($0), "reason")?.stringValue }
+        actor.ip = try actor.ip.flatMap { try opened(.string($0), "actor.ip")?.stringValue }
+        actor.userAgent = try actor.userAgent.flatMap { try opened(.string($0), "actor.user_agent")?.stringValue }
+        return (record, actor, erased)
     }
 }

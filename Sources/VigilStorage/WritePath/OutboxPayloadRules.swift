@@ -13,19 +13,20 @@ public enum OutboxPayloadRules {
     /// An email address (`local@domain.tld`) anywhere, or a value shaped like a phone or account
     /// number: 9 or more digits with nothing but `+`, spaces, dots, dashes or brackets between them.
     /// Scanned by hand: it runs on every string of every event.
+    static let phoneSeparators = Set("+ .-()".utf8)
+
     static func looksPersonal(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         if let at = bytes.firstIndex(of: UInt8(ascii: "@")), at > 0 {
             let domain = bytes[(at + 1)...]
             if let dot = domain.lastIndex(of: UInt8(ascii: ".")), dot > at + 1, bytes.count - dot > 2 { return true }
         }
-        let separators: Set<UInt8> = [UInt8(ascii: "+"), UInt8(ascii: " "), UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "("), UInt8(ascii: ")")]
         var digits = 0
         var separatorsSeen = 0
         for byte in bytes {
             if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
                 digits += 1
-            } else if separators.contains(byte) {
+            } else if phoneSeparators.contains(byte) {
                 separatorsSeen += 1
             } else {
                 return false

@@ -28,13 +28,11 @@ extension TenantDatabase {
     ) async throws -> Output {
         try await keyring.prepareTenantKey(database: databaseName, client: client, logger: logger)
         do {
-            let output = try await inTransaction(logger: logger) { connection in
+            let output = try await client.inTransaction(logger: logger) { connection in
                 var unit = UnitOfWork(connection: connection, logger: logger, context: context, tenant: self)
                 if let claim = context.idempotency { try await claimIdempotencyKey(claim, on: connection, logger: logger) }
                 let output = try await body(&unit)
-                guard !unit.entryIDs.isEmpty, !unit.eventIDs.isEmpty else {
-                    throw UnitOfWorkError.unaudited(entries: unit.entryIDs.count, events: unit.eventIDs.count)
-                }
+                try unit.requireAudited()
                 let response = try storedResponse(output)
                 if let claim = context.idempotency, let response {
                     try await IdempotencyStore(tenant: self).insert(claim, response: response, on: connection, logger: logger)
@@ -46,12 +44,10 @@ extension TenantDatabase {
         } catch let refusal as any RecordedRefusal {
             var refusalContext = context
             refusalContext.idempotency = nil
-            try await inTransaction(logger: logger) { connection in
+            try await client.inTransaction(logger: logger) { connection in
                 var unit = UnitOfWork(connection: connection, logger: logger, context: refusalContext, tenant: self)
                 try await refusal.record(in: &unit)
-                guard !unit.entryIDs.isEmpty, !unit.eventIDs.isEmpty else {
-                    throw UnitOfWorkError.unaudited(entries: unit.entryIDs.count, events: unit.eventIDs.count)
-                }
+                try unit.requireAudited()
             }
             commitSignal.signal()
             throw refusal
@@ -66,21 +62,6 @@ extension TenantDatabase {
         if let stored = try await IdempotencyStore(tenant: self).find(claim, on: connection, logger: logger) {
             guard stored.requestHash == claim.requestHash else { throw Problem.idempotencyKeyReused() }
             throw IdempotentReplay(response: stored.response)
-        }
-    }
-
-    /// BEGIN … COMMIT on one pooled connection; on any error ROLLBACK and rethrow it unwrapped.
-    private func inTransaction<Output>(logger: Logger, _ body: (PostgresConnection) async throws -> Output) async throws -> Output {
-        try await client.withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
-            do {
-                let output = try await body(connection)
-                try await connection.query("COMMIT", logger: logger)
-                return output
-            } catch {
-                await connection.rollBack(after: error, logger: logger)
-                throw error
-            }
         }
     }
 }

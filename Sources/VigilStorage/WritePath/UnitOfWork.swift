@@ -75,6 +75,13 @@ public struct UnitOfWork: ~Copyable {
         return appended(id)
     }
 
+    /// Refuses a unit of work that recorded no entry or emitted no event.
+    func requireAudited() throws {
+        guard !entryIDs.isEmpty, !eventIDs.isEmpty else {
+            throw UnitOfWorkError.unaudited(entries: entryIDs.count, events: eventIDs.count)
+        }
+    }
+
     private mutating func appended(_ id: Int64) -> Int64 {
         entryIDs.append(id)
         return id
@@ -124,8 +131,8 @@ public struct UnitOfWork: ~Copyable {
     }
 
     /// A keyed digest to record in place of an identifier that belongs to no known customer.
-    public func identifierDigest(_ identifier: String) async throws -> String {
-        try await tenant.keyring.identifierDigest(identifier, database: tenant.databaseName, on: connection, logger: logger)
+    public func identifierDigest(_ identifier: String) throws -> String {
+        try tenant.keyring.identifierDigest(identifier, database: tenant.databaseName)
     }
 
     /// Destroys the customer's data keys (crypto-shredding); record the erasure in this same unit of work.

@@ -1,3 +1,5 @@
+import W3CTraceContext
+
 /// Where a change comes from: the actor and the request and trace it belongs to.
 ///
 /// HTTP handlers take it from ``VigilRequestContext/writeContext``; commands and jobs use
@@ -21,20 +23,6 @@ public struct WriteContext: Sendable {
 
     /// A change Vigil makes of its own accord, with a fresh trace.
     public static func system(_ name: String, sourceService: String? = nil) -> WriteContext {
-        WriteContext(actor: .system(name), traceID: randomTraceID(), sourceService: sourceService ?? name)
-    }
-
-    static func randomTraceID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            return String(byte, radix: 16).leftPadded(to: 2)
-        }.joined()
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+        WriteContext(actor: .system(name), traceID: TraceID.random().description, sourceService: sourceService ?? name)
     }
 }

@@ -11,6 +11,25 @@ BEGIN
 END;
 $$;
 
+-- Makes `target` append-only: row triggers refuse UPDATE and DELETE, a statement trigger TRUNCATE.
+-- A partition gets the TRUNCATE trigger only (`with_row_triggers` false): it inherits its parent's
+-- row triggers, but TRUNCATE of a partition reaches no trigger of the parent.
+CREATE FUNCTION vigil_make_append_only(target regclass, with_row_triggers boolean DEFAULT true) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF with_row_triggers THEN
+        EXECUTE format(
+            'CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION public.vigil_refuse_change()',
+            target
+        );
+    END IF;
+    EXECUTE format(
+        'CREATE TRIGGER no_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_refuse_change()', target
+    );
+END;
+$$;
+REVOKE ALL ON FUNCTION vigil_make_append_only(regclass, boolean) FROM PUBLIC;
+
 CREATE TABLE audit_entries (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -46,10 +65,7 @@ CREATE INDEX index_audit_entries_on_xact_id ON audit_entries (xact_id);
 -- A customer's trail (timeline, erasure checks).
 CREATE INDEX index_audit_entries_on_customer_id_and_id ON audit_entries (customer_id, id) WHERE customer_id IS NOT NULL;
 
-CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entries
-    FOR EACH ROW EXECUTE FUNCTION vigil_refuse_change();
-CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries
-    FOR EACH STATEMENT EXECUTE FUNCTION vigil_refuse_change();
+SELECT vigil_make_append_only('audit_entries');
 
 -- Debezium outbox event router column names; partitioned by month so retention drops partitions.
 CREATE TABLE outbox_events (
@@ -66,14 +82,10 @@ CREATE TABLE outbox_events (
     PRIMARY KEY (id, occurred_at)
 ) PARTITION BY RANGE (occurred_at);
 CREATE INDEX index_outbox_events_on_xact_id ON outbox_events (xact_id);
-CREATE TRIGGER outbox_events_append_only BEFORE UPDATE OR DELETE ON outbox_events
-    FOR EACH ROW EXECUTE FUNCTION vigil_refuse_change();
-CREATE TRIGGER outbox_events_no_truncate BEFORE TRUNCATE ON outbox_events
-    FOR EACH STATEMENT EXECUTE FUNCTION vigil_refuse_change();
+SELECT vigil_make_append_only('outbox_events');
 -- Catches events of a month whose partition was not made in time, so a write never fails for it.
 CREATE TABLE outbox_events_default PARTITION OF outbox_events DEFAULT;
-CREATE TRIGGER outbox_events_no_truncate BEFORE TRUNCATE ON outbox_events_default
-    FOR EACH STATEMENT EXECUTE FUNCTION vigil_refuse_change();
+SELECT vigil_make_append_only('outbox_events_default', with_row_triggers => false);
 
 -- Creates the monthly partitions from this month to `months_ahead` months on. SECURITY DEFINER so
 -- the sequencer, which cannot create tables, can keep them ahead of time.
@@ -100,10 +112,7 @@ BEGIN
                 RAISE WARNING 'outbox partition % not created: the default partition holds events of that month', partition_name;
                 CONTINUE;
             END;
-            EXECUTE format(
-                'CREATE TRIGGER outbox_events_no_truncate BEFORE TRUNCATE ON public.%I FOR EACH STATEMENT EXECUTE FUNCTION public.vigil_refuse_change()',
-                partition_name
-            );
+            PERFORM public.vigil_make_append_only(format('public.%I', partition_name)::regclass, with_row_triggers => false);
             EXECUTE format('GRANT SELECT ON public.%I TO vigil_application', partition_name);
             EXECUTE format('GRANT SELECT ON public.%I TO vigil_sequencer', partition_name);
             created := created + 1;
@@ -142,10 +151,7 @@ CREATE TABLE keyring_tenant_keys (
     wrapped bytea NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE TRIGGER keyring_tenant_keys_append_only BEFORE UPDATE OR DELETE ON keyring_tenant_keys
-    FOR EACH ROW EXECUTE FUNCTION vigil_refuse_change();
-CREATE TRIGGER keyring_tenant_keys_no_truncate BEFORE TRUNCATE ON keyring_tenant_keys
-    FOR EACH STATEMENT EXECUTE FUNCTION vigil_refuse_change();
+SELECT vigil_make_append_only('keyring_tenant_keys');
 
 -- Destroying a customer's key overwrites `wrapped` with NULL: crypto-shredding of every sealed field.
 CREATE TABLE customer_keys (
