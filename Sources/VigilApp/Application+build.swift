@@ -1,5 +1,7 @@
 import Audit
+import VigilCore
 public import Hummingbird
+public import Identity
 public import Logging
 public import Prometheus
 public import ServiceLifecycle
@@ -18,6 +20,8 @@ public struct AppDependencies: Sendable {
     /// Extra routes a test registers on the root router and on the tenant-scoped `/api` group, to
     /// exercise the platform's middleware and the write path on routes of its own.
     public var additionalRoutes: (@Sendable (Router<VigilRequestContext>, RouterGroup<VigilRequestContext>) -> Void)?
+    /// Identity's settings; nil takes them from the configuration (tests set a clock and a low bcrypt cost).
+    public var identitySettings: IdentitySettings?
 
     public init(
         logger: Logger,
@@ -25,8 +29,10 @@ public struct AppDependencies: Sendable {
         masterKey: MasterKey,
         foundationServices: [any Service] = [],
         afterMigrations: (@Sendable (DatabaseServer, TenantDirectory, Logger) async throws -> Void)? = nil,
-        additionalRoutes: (@Sendable (Router<VigilRequestContext>, RouterGroup<VigilRequestContext>) -> Void)? = nil
+        additionalRoutes: (@Sendable (Router<VigilRequestContext>, RouterGroup<VigilRequestContext>) -> Void)? = nil,
+        identitySettings: IdentitySettings? = nil
     ) {
+        self.identitySettings = identitySettings
         self.logger = logger
         self.metrics = metrics
         self.masterKey = masterKey
@@ -91,10 +97,25 @@ public func buildRouter(
     MetricsController(registry: dependencies.metrics).addRoutes(to: router)
     try OpenAPIController().addRoutes(to: router)
 
+    let identity = IdentityService(settings: dependencies.identitySettings ?? configuration.identitySettings)
+    router.group(".well-known")
+        .add(middleware: TenantMiddleware(directory: directory))
+        .get("jwks.json") { _, context -> Response in
+            guard let tenant = context.tenant else { throw Problem.unknownTenant() }
+            let body = try context.responseEncoder.encode(try await identity.tokenKeys.jwks(tenant: tenant, logger: context.logger))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
+            )
+        }
+
+    // Authentication runs before idempotency: a key's scope includes the principal.
     let tenantScoped = router.group("api")
         .add(middleware: TenantMiddleware(directory: directory))
+        .add(middleware: AuthenticationMiddleware(identity: identity))
         .add(middleware: IdempotencyMiddleware())
     TenantController().addRoutes(to: tenantScoped)
+    IdentityController(identity: identity).addRoutes(to: tenantScoped)
 
     dependencies.additionalRoutes?(router, tenantScoped)
     return router

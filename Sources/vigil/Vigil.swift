@@ -16,7 +16,7 @@ struct Vigil: AsyncParsableCommand {
         abstract: "Vigil: CRM, double-entry ledger and compliance back office for forex/CFD brokers.",
         discussion: environmentHelp + "\nEvery command takes --data-dir DIR (see 'vigil help <command>').",
         version: VigilVersion.current,
-        subcommands: [Serve.self, Demo.self, Migrate.self, Tenant.self, AuditCommand.self, Version.self]
+        subcommands: [Serve.self, Demo.self, Migrate.self, Tenant.self, User.self, AuditCommand.self, Version.self]
     )
 }
 
@@ -192,6 +192,44 @@ struct Tenant: AsyncParsableCommand {
                 for tenant in tenants {
                     print("\(tenant.slug)\t\(tenant.hosts.joined(separator: ","))\t\(tenant.databaseURL)")
                 }
+            }
+        }
+    }
+}
+
+struct User: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage staff users.",
+        subcommands: [Create.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a staff user and print their one-time enrolment link.",
+            discussion: """
+                The user has no password until the link sets it (single use, valid 72 hours); their first login \
+                then enrols TOTP. Use it for a new tenant's first admin.
+                """
+        )
+
+        @OptionGroup var common: CommonOptions
+        @Option(help: "The tenant's slug.") var tenant: String
+        @Option(help: "The user's email address (their login).") var email: String
+        @Option(help: "The user's role (roles gain their permissions with access control).") var role: String = "admin"
+        @Option(help: "The user's display name (default: the email).") var name: String?
+
+        func run() async throws {
+            let configuration = try common.configuration()
+            do {
+                let (user, baseURL) = try await VigilRuntime.createStaffUser(
+                    tenant: tenant, email: email, name: name, role: role, configuration, logger: commandLogger(configuration)
+                )
+                print("Created staff user \(user.id.uuidString.lowercased()) (\(email), role \(role)) in tenant \(tenant).")
+                print("Enrolment link (single use, valid until \(RFC3339.string(user.expiresAt))):")
+                print("  \(baseURL)/enrol#token=\(user.enrolmentToken)")
+                print("The link's token sets the password through POST /api/admin/auth/password/set {\"token\",\"password\"}.")
+            } catch {
+                throw fail(error)
             }
         }
     }

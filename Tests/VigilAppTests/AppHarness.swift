@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Identity
 import Logging
 import PostgresNIO
 import Prometheus
@@ -19,6 +20,12 @@ struct AppHarness {
     var logger: Logger = TestPostgres.logger
     var metrics = PrometheusCollectorRegistry()
     var routes: (@Sendable (Router<VigilRequestContext>, RouterGroup<VigilRequestContext>) -> Void)? = TestRoutes.register
+    /// bcrypt at its lowest cost: the tests exercise the flows, not the hash's strength.
+    var identitySettings: IdentitySettings = {
+        var settings = IdentitySettings()
+        settings.bcryptCost = 4
+        return settings
+    }()
 
     func application(tenants: [String: [String]] = Self.defaultTenants) async throws -> some ApplicationProtocol {
         try await application(server: try await TestPostgres.shared.environment(tenants: tenants))
@@ -42,7 +49,9 @@ struct AppHarness {
         try await buildApplication(
             configuration,
             database: server,
-            dependencies: AppDependencies(logger: logger, metrics: metrics, masterKey: .generate(), additionalRoutes: routes)
+            dependencies: AppDependencies(
+                logger: logger, metrics: metrics, masterKey: .generate(), additionalRoutes: routes, identitySettings: identitySettings
+            )
         )
     }
 }

@@ -1,12 +1,14 @@
 import Foundation
+import Identity
 public import Logging
 import VigilCore
 public import VigilStorage
 
 /// Creates the `demo` tenant once (deterministically) and writes `demo-credentials.json`.
 ///
-/// Requests to 127.0.0.1 and localhost resolve to the demo tenant. The staff and customer lists
-/// of the credentials file fill up as identity and customers arrive.
+/// Requests to 127.0.0.1 and localhost resolve to the demo tenant. On the first run it also makes
+/// one staff user per demo role, each enrolled in TOTP, and ten customers with passwords; their
+/// passwords and TOTP secrets (base32) are written once to `demo-credentials.json` (mode 0600).
 public struct DemoSeeder: Sendable {
     public static let tenant = "demo"
     public static let hosts = ["localhost", "127.0.0.1"]
@@ -84,9 +86,51 @@ public struct DemoSeeder: Sendable {
             }
         }
         let host = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
-        let credentials = Credentials(tenant: Self.tenant, baseURL: "http://\(host):\(configuration.port)", staff: [], customers: [])
-        try write(credentials)
+        let baseURL = "http://\(host):\(configuration.port)"
+        if created, let tenant = try await directory.tenant(slug: Self.tenant) {
+            let (staff, customers) = try await seedPeople(tenant: tenant, logger: logger)
+            try write(Credentials(tenant: Self.tenant, baseURL: baseURL, staff: staff, customers: customers))
+        } else if let existing = try? JSONDecoder().decode(Credentials.self, from: Data(contentsOf: URL(fileURLWithPath: credentialsPath))) {
+            try write(Credentials(tenant: existing.tenant, baseURL: baseURL, staff: existing.staff, customers: existing.customers))
+        } else {
+            logger.warning("Demo credentials file is missing; its secrets were shown once and cannot be recovered", metadata: ["path": "\(credentialsPath)"])
+        }
         logger.notice("Demo ready", metadata: ["credentials": "\(credentialsPath)"])
+    }
+
+    static let customerCount = 10
+
+    /// One TOTP-enrolled staff user per demo role and ten customers, with fresh random secrets.
+    private func seedPeople(tenant: TenantDatabase, logger: Logger) async throws -> ([Credentials.Staff], [Credentials.Customer]) {
+        let identity = IdentityService(settings: configuration.identitySettings)
+        var staff: [Credentials.Staff] = []
+        for role in IdentityService.demoRoles {
+            let email = "\(role)@demo.vigil.test"
+            let password = Self.randomPassword()
+            let secret = TOTPSecret.generate()
+            _ = try await identity.seedStaffUser(
+                email: email, name: "Demo \(role.capitalized)", role: role, password: password, totpSecret: secret, tenant: tenant, logger: logger
+            )
+            staff.append(Credentials.Staff(email: email, password: password, role: role, totpSecret: secret.base32))
+        }
+        var customers: [Credentials.Customer] = []
+        for number in 1...Self.customerCount {
+            let id = UUID()
+            let email = "customer\(number < 10 ? "0" : "")\(number)@demo.vigil.test"
+            let password = Self.randomPassword()
+            try await identity.seedCustomerCredential(
+                id: id, email: email, password: password, tenant: tenant, context: .system("demo", sourceService: "identity"), logger: logger
+            )
+            customers.append(Credentials.Customer(id: id.uuidString.lowercased(), email: email, password: password, assignedTo: nil))
+        }
+        return (staff, customers)
+    }
+
+    /// 20 characters from letters and digits: well past the policy's 12, and easy to paste.
+    static func randomPassword() -> String {
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<20).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
     }
 
     private func write(_ credentials: Credentials) throws {

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Identity
 import VigilCore
 import VigilStorage
 
@@ -15,12 +16,8 @@ import VigilStorage
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = VigilRequestContext
 
-    /// Endpoint paths (as registered) whose responses carry tokens.
-    static let authenticationRoutes: Set<String> = [
-        "/api/admin/auth/login", "/api/admin/auth/2fa/setup", "/api/admin/auth/2fa/verify", "/api/admin/auth/refresh",
-        "/api/admin/auth/logout", "/api/admin/auth/step-up", "/api/customer/login", "/api/customer/2fa/verify",
-        "/api/customer/refresh", "/api/customer/logout",
-    ]
+    /// Endpoint paths (as registered) of identity, whose responses are never stored.
+    static let authenticationRoutes: Set<String> = IdentityController.routesRefusingIdempotencyKeys
 
     var refusedRoutes: Set<String> = Self.authenticationRoutes
 

@@ -1,5 +1,6 @@
 public import Logging
 import Audit
+import Identity
 import PostgresNIO
 public import VigilStorage
 
@@ -13,7 +14,7 @@ public struct DatabaseBootstrap: Sendable {
 
     /// The migrations every tenant database gets, in module order.
     public static func tenantMigrations() throws -> [Migration] {
-        try StorageMigrations.tenant() + AuditMigrations.tenant()
+        try StorageMigrations.tenant() + AuditMigrations.tenant() + IdentityMigrations.tenant()
     }
 
     public var provisioner: TenantProvisioner {

@@ -1,4 +1,5 @@
 public import Audit
+public import Identity
 import Foundation
 public import Logging
 public import Prometheus
@@ -154,6 +155,34 @@ public enum VigilRuntime {
                 results.append((record.slug, result))
             }
             return results
+        }
+    }
+
+    /// `vigil user create`: a real tenant's staff user, without a password, and the single-use
+    /// enrolment link that sets it (their first login then enrols TOTP).
+    public static func createStaffUser(
+        tenant slug: String, email: String, name: String?, role: String, _ configuration: AppConfiguration, logger: Logger
+    ) async throws -> (user: CreatedStaffUser, baseURL: String) {
+        let masterKey = try resolveMasterKey(configuration, generateInDataDirectory: configuration.catalogURL == nil, logger: logger)
+        return try await withDatabase(configuration, logger: logger) { server in
+            let bootstrap = DatabaseBootstrap(server: server)
+            try await bootstrap.migrateEverything(logger: logger)
+            guard let record = try await bootstrap.withCatalog(logger: logger, { try await $0.tenant(slug: slug, logger: logger) }) else {
+                throw UnknownTenant(slug: slug)
+            }
+            let directory = TenantDirectory(server: server, poolSize: 2, keyring: Keyring(masterKey: masterKey), logger: logger)
+            return try await withThrowingTaskGroup { group in
+                group.addTask { try await directory.run() }
+                defer { group.cancelAll() }
+                guard let tenant = try await directory.tenant(slug: slug) else { throw UnknownTenant(slug: slug) }
+                try await tenant.keyring.prepareTenantKey(database: tenant.databaseName, client: tenant.client, logger: logger)
+                let identity = IdentityService(settings: configuration.identitySettings)
+                let user = try await identity.createStaffUser(
+                    email: email, name: name ?? email, role: role, tenant: tenant, context: .system("cli", sourceService: "identity"), logger: logger
+                )
+                let host = record.hosts.first ?? "localhost"
+                return (user, "http://\(host):\(configuration.port)")
+            }
         }
     }
 

@@ -22,6 +22,8 @@ public struct VigilRequestContext: RequestContext {
     public var maxUploadSize: Int = VigilRequestContext.defaultMaxUploadSize
     /// Who is asking, once authentication has said so (kind, id, session); nil for anonymous callers.
     public var principal: AuditActor?
+    /// The verified access token and its live session, when the request carried one.
+    public var authentication: Authentication?
     /// The request's `Idempotency-Key` with its scope, set by the idempotency middleware.
     public var idempotencyClaim: IdempotencyClaim?
 

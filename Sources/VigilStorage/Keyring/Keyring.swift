@@ -73,7 +73,7 @@ public final class Keyring: Sendable {
     }
 
     /// The tenant key `version`, for opening what it wrapped.
-    func tenantKey(version: Int, database: String, on connection: PostgresConnection, logger: Logger) async throws -> SymmetricKey {
+    public func tenantKey(version: Int, database: String, on connection: PostgresConnection, logger: Logger) async throws -> SymmetricKey {
         let newest = try tenantKey(database: database)
         if newest.version == version { return newest.key }
         let rows = try await connection.query(

@@ -1,0 +1,180 @@
+public import Foundation
+public import Logging
+import PostgresNIO
+public import VigilCore
+import VigilStorage
+
+/// The answer to a password login: tokens, or the second step that is due.
+public struct LoginResponse: Codable, Sendable, Equatable {
+    public var mfaRequired: Bool?
+    public var mfaToken: String?
+    public var mfaEnrollmentRequired: Bool?
+    public var enrollmentToken: String?
+    public var tokens: TokenResponse?
+
+    enum CodingKeys: String, CodingKey {
+        case mfaRequired = "mfa_required"
+        case mfaToken = "mfa_token"
+        case mfaEnrollmentRequired = "mfa_enrollment_required"
+        case enrollmentToken = "enrollment_token"
+    }
+
+    init(mfaToken: String) {
+        mfaRequired = true
+        self.mfaToken = mfaToken
+    }
+
+    init(enrollmentToken: String) {
+        mfaEnrollmentRequired = true
+        self.enrollmentToken = enrollmentToken
+    }
+
+    init(tokens: TokenResponse) {
+        self.tokens = tokens
+    }
+
+    // Tokens are flattened into the top level, as the login contract shows them.
+    public func encode(to encoder: any Encoder) throws {
+        if let tokens { return try tokens.encode(to: encoder) }
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(mfaRequired, forKey: .mfaRequired)
+        try container.encodeIfPresent(mfaToken, forKey: .mfaToken)
+        try container.encodeIfPresent(mfaEnrollmentRequired, forKey: .mfaEnrollmentRequired)
+        try container.encodeIfPresent(enrollmentToken, forKey: .enrollmentToken)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        mfaRequired = try container.decodeIfPresent(Bool.self, forKey: .mfaRequired)
+        mfaToken = try container.decodeIfPresent(String.self, forKey: .mfaToken)
+        mfaEnrollmentRequired = try container.decodeIfPresent(Bool.self, forKey: .mfaEnrollmentRequired)
+        enrollmentToken = try container.decodeIfPresent(String.self, forKey: .enrollmentToken)
+        tokens = try? TokenResponse(from: decoder)
+    }
+}
+
+/// The states of a short-lived challenge token (`mfa_token`, enrolment token).
+enum ChallengePurpose: String {
+    case mfa, enrollment
+}
+
+extension IdentityService {
+    /// `POST …/login {"email","password"}`.
+    ///
+    /// Locks are checked first; bcrypt then runs outside any transaction (against a decoy hash
+    /// when no account matches, so unknown emails take as long). One unit of work then records
+    /// the outcome: a failure counted under the throttle row's lock (so parallel guesses are
+    /// counted one by one), or the next step of the login.
+    public func login(_ population: Population, email rawEmail: String, password: String, call: AuthCall) async throws -> LoginResponse {
+        let email = Self.normalisedEmail(rawEmail)
+        guard !email.isEmpty, email.count <= 254, !password.isEmpty else {
+            throw Problem.invalidField(email.isEmpty ? "/email" : "/password", code: "required", detail: "Email and password are required.")
+        }
+        let tenant = call.tenant
+        try await tenant.keyring.prepareTenantKey(database: tenant.databaseName, client: tenant.client, logger: call.logger)
+        _ = try await tokenKeys.keys(tenant: tenant, logger: call.logger)
+        let throttle = try throttle(population, email: email, tenant: tenant)
+        let now = settings.clock()
+        let credential = try await tenant.client.withConnection { connection in
+            try await Credential.find(population, email: email, on: connection, logger: call.logger)
+        }
+        if let (problem, reason) = try await lockProblem(throttle: throttle, call: call, now: now) {
+            throw try await refuseLocked(problem, population: population, principalID: credential?.principalID, call: call, reasonCode: reason)
+        }
+        let matches = try await passwords.verify(password, hash: credential?.passwordHash)
+        let failureReason: String? =
+            switch (credential, matches) {
+            case (nil, _): "unknown_identifier"
+            case (let credential?, _) where credential.passwordHash == nil: "no_password_set"
+            case (_, false): "wrong_password"
+            case (let credential?, true) where credential.disabled: "account_disabled"
+            default: nil
+            }
+        let principalID = credential?.principalID
+        let outcome: Result<LoginResponse, Problem> = try await tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
+            if let failureReason {
+                return .failure(
+                    try await recordFailure(
+                        &unit, action: "auth.login_failed", reasonCode: failureReason, population: population, principalID: principalID,
+                        identifier: email, throttle: throttle, call: call, now: now
+                    )
+                )
+            }
+            guard let credential,
+                let locked = try await Credential.find(population, principalID: credential.principalID, lock: true, on: unit.connection, logger: unit.logger)
+            else { throw Problem.invalidCredentials() }
+            // A parallel failure may have locked the login since the check above.
+            if let until = try await throttle.lockedUntil(now: now, on: unit.connection, logger: unit.logger) {
+                try await recordAuthEvent(&unit, "auth.login_refused", population, locked.principalID, reasonCode: "account_locked")
+                return .failure(.accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: now)))
+            }
+            if locked.totpEnabled {
+                let token = try await createChallenge(.mfa, for: locked, lifetime: settings.mfaTokenLifetime, now: now, unit: &unit)
+                try await recordAuthEvent(&unit, "auth.password_verified", population, locked.principalID, reasonCode: "second_factor_due")
+                return .success(LoginResponse(mfaToken: token))
+            }
+            if population == .staff {
+                let token = try await createChallenge(.enrollment, for: locked, lifetime: settings.enrollmentTokenLifetime, now: now, unit: &unit)
+                try await recordAuthEvent(&unit, "auth.password_verified", population, locked.principalID, reasonCode: "enrollment_required")
+                return .success(LoginResponse(enrollmentToken: token))
+            }
+            return .success(LoginResponse(tokens: try await openSession(&unit, credential: locked, amr: ["pwd"], throttle: throttle, call: call, now: now)))
+        }
+        return try outcome.get()
+    }
+
+    func createChallenge(_ purpose: ChallengePurpose, for credential: Credential, lifetime: TimeInterval, now: Date, unit: inout UnitOfWork) async throws -> String {
+        let token = OpaqueToken.generate(prefix: purpose == .mfa ? OpaqueToken.mfaPrefix : OpaqueToken.enrollmentPrefix)
+        try await unit.connection.query(
+            """
+            INSERT INTO auth_challenges (token_hash, purpose, population, principal_id, created_at, expires_at)
+            VALUES (\(OpaqueToken.hash(token)), \(purpose.rawValue), \(credential.population.rawValue), \(credential.principalID),
+                    \(now), \(now.addingTimeInterval(lifetime)))
+            """,
+            logger: unit.logger
+        )
+        return token
+    }
+
+    /// The principal of a live challenge token (locked for the transaction), or nil when the token
+    /// is unknown, of another purpose or population, used, expired or void.
+    func liveChallenge(
+        _ token: String, purpose: ChallengePurpose, population: Population, now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> UUID? {
+        let rows = try await connection.query(
+            """
+            SELECT principal_id FROM auth_challenges
+            WHERE token_hash = \(OpaqueToken.hash(token)) AND purpose = \(purpose.rawValue) AND population = \(population.rawValue)
+              AND consumed_at IS NULL AND expires_at > \(now) AND failures < \(settings.maxCodeFailuresPerChallenge)
+            FOR UPDATE
+            """,
+            logger: logger
+        ).decode(UUID.self)
+        var principal: UUID?
+        for try await id in rows { principal = id }
+        return principal
+    }
+
+    func consumeChallenge(_ token: String, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "UPDATE auth_challenges SET consumed_at = \(now) WHERE token_hash = \(OpaqueToken.hash(token))", logger: logger
+        )
+    }
+
+    /// Whether `token` names a live challenge (read-only: an unknown token writes nothing).
+    func challengePrincipal(_ token: String, purpose: ChallengePurpose, population: Population, now: Date, call: AuthCall) async throws -> UUID? {
+        try await call.tenant.client.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT principal_id FROM auth_challenges
+                WHERE token_hash = \(OpaqueToken.hash(token)) AND purpose = \(purpose.rawValue) AND population = \(population.rawValue)
+                  AND consumed_at IS NULL AND expires_at > \(now) AND failures < \(settings.maxCodeFailuresPerChallenge)
+                """,
+                logger: call.logger
+            ).decode(UUID.self)
+            var principal: UUID?
+            for try await id in rows { principal = id }
+            return principal
+        }
+    }
+}

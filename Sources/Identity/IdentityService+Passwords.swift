@@ -1,0 +1,108 @@
+public import Foundation
+public import Logging
+import PostgresNIO
+public import VigilCore
+public import VigilStorage
+
+extension IdentityService {
+    /// The policy check and hash of a new password (bcrypt on the thread pool, outside any transaction).
+    func newPasswordHash(_ password: String, email: String, pointer: String) async throws -> String {
+        if let violation = PasswordPolicy.violation(password: password, email: email) {
+            throw Problem.passwordRejected(violation, pointer: pointer)
+        }
+        return try await passwords.hash(password)
+    }
+
+    /// `POST …/password {"current_password","new_password"}`: changes my password and ends my
+    /// other sessions. A wrong current password counts like a failed login.
+    public func changePassword(
+        _ population: Population, authentication: Authentication, current: String, new: String, call: AuthCall
+    ) async throws {
+        let now = settings.clock()
+        guard let credential = try await call.tenant.client.withConnection({ connection in
+            try await Credential.find(population, principalID: authentication.principalID, lock: false, on: connection, logger: call.logger)
+        }) else { throw Problem.invalidToken("The account no longer exists.") }
+        let throttle = try throttle(population, email: credential.email, tenant: call.tenant)
+        let context = call.context(as: population, authentication.principalID, sessionID: authentication.sessionID)
+        if let (problem, reason) = try await lockProblem(throttle: throttle, call: call, now: now) {
+            throw try await refuseLocked(problem, population: population, principalID: authentication.principalID, call: call, reasonCode: reason)
+        }
+        guard try await passwords.verify(current, hash: credential.passwordHash) else {
+            let problem = try await call.tenant.write(context, logger: call.logger) { unit in
+                try await recordFailure(
+                    &unit, action: "auth.password_change_failed", reasonCode: "wrong_password", population: population,
+                    principalID: authentication.principalID, identifier: nil, throttle: throttle, call: call, now: now
+                )
+            }
+            throw problem.slug == "invalid-code" ? Problem.invalidCredentials() : problem
+        }
+        let hash = try await newPasswordHash(new, email: credential.email, pointer: "/new_password")
+        try await call.tenant.write(context, logger: call.logger) { unit in
+            try await storePassword(hash, population: population, principalID: authentication.principalID, now: now, unit: &unit)
+            let others = try await SessionStore.liveIDs(population: population, principalID: authentication.principalID, now: now, on: unit.connection, logger: unit.logger)
+                .filter { $0 != authentication.sessionID }
+            for id in others { try await SessionStore.revoke(id, reason: "password_changed", now: now, on: unit.connection, logger: unit.logger) }
+            try await recordAuthEvent(
+                &unit, "auth.password_changed", population, authentication.principalID, sessionID: authentication.sessionID,
+                payload: ["count": .integer(Int64(others.count))]
+            )
+        }
+    }
+
+    /// `POST …/password/set {"token","password"}`: sets a password through a single-use link (the
+    /// enrolment link of a new user, or a reset), ending every session of the account.
+    public func setPassword(_ population: Population, token: String, password: String, call: AuthCall) async throws {
+        let now = settings.clock()
+        let found = try await call.tenant.client.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT t.principal_id, t.purpose, c.email FROM password_tokens t
+                JOIN login_credentials c ON c.population = t.population AND c.principal_id = t.principal_id
+                WHERE t.token_hash = \(OpaqueToken.hash(token)) AND t.population = \(population.rawValue)
+                  AND t.used_at IS NULL AND t.expires_at > \(now)
+                """,
+                logger: call.logger
+            ).decode((UUID, String, String).self)
+            var found: (principal: UUID, purpose: String, email: String)?
+            for try await row in rows { found = row }
+            return found
+        }
+        guard let found else { throw Problem.invalidPasswordToken() }
+        let hash = try await newPasswordHash(password, email: found.email, pointer: "/password")
+        try await call.tenant.write(call.context(as: population, found.principal), logger: call.logger) { unit in
+            let spent = try await unit.connection.query(
+                "UPDATE password_tokens SET used_at = \(now) WHERE token_hash = \(OpaqueToken.hash(token)) AND used_at IS NULL RETURNING 1",
+                logger: unit.logger
+            ).decode(Int.self).reduce(into: 0) { $0 += $1 }
+            guard spent == 1 else { throw Problem.invalidPasswordToken() }
+            try await storePassword(hash, population: population, principalID: found.principal, now: now, unit: &unit)
+            for id in try await SessionStore.liveIDs(population: population, principalID: found.principal, now: now, on: unit.connection, logger: unit.logger) {
+                try await SessionStore.revoke(id, reason: "password_set", now: now, on: unit.connection, logger: unit.logger)
+            }
+            try await recordAuthEvent(&unit, "auth.password_set", population, found.principal, reasonCode: found.purpose)
+        }
+    }
+
+    func storePassword(_ hash: String, population: Population, principalID: UUID, now: Date, unit: inout UnitOfWork) async throws {
+        try await unit.connection.query(
+            """
+            UPDATE login_credentials SET password_hash = \(hash), password_changed_at = \(now)
+            WHERE population = \(population.rawValue) AND principal_id = \(principalID)
+            """,
+            logger: unit.logger
+        )
+    }
+
+    /// A single-use password link for the principal, valid for `lifetime`.
+    func issuePasswordToken(purpose: String, population: Population, principalID: UUID, lifetime: TimeInterval, now: Date, unit: inout UnitOfWork) async throws -> String {
+        let token = OpaqueToken.generate(prefix: OpaqueToken.passwordPrefix)
+        try await unit.connection.query(
+            """
+            INSERT INTO password_tokens (token_hash, purpose, population, principal_id, created_at, expires_at)
+            VALUES (\(OpaqueToken.hash(token)), \(purpose), \(population.rawValue), \(principalID), \(now), \(now.addingTimeInterval(lifetime)))
+            """,
+            logger: unit.logger
+        )
+        return token
+    }
+}

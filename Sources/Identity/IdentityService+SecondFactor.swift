@@ -1,0 +1,334 @@
+public import Foundation
+public import Logging
+import PostgresNIO
+public import VigilCore
+public import VigilStorage
+
+/// `POST …/2fa/setup`: what an authenticator app needs.
+public struct SecondFactorSetup: Codable, Sendable {
+    public let secret: String
+    public let otpauthURI: String
+    public let qrSVG: String
+
+    enum CodingKeys: String, CodingKey {
+        case secret
+        case otpauthURI = "otpauth_uri"
+        case qrSVG = "qr_svg"
+    }
+}
+
+/// `POST …/2fa/verify`: the seed's body, plus tokens when it finished an enrolment login.
+public struct SecondFactorEnabled: Codable, Sendable {
+    public var enabled = true
+    public let backupCodes: [String]
+    public var message = "2FA enabled. Save backup codes."
+    public var tokens: TokenResponse?
+
+    enum CodingKeys: String, CodingKey {
+        case enabled, message
+        case backupCodes = "backup_codes"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(enabled, forKey: .enabled)
+        try container.encode(backupCodes, forKey: .backupCodes)
+        try container.encode(message, forKey: .message)
+        try tokens?.encode(to: encoder)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        enabled = try container.decode(Bool.self, forKey: .enabled)
+        backupCodes = try container.decode([String].self, forKey: .backupCodes)
+        message = try container.decode(String.self, forKey: .message)
+        tokens = try? TokenResponse(from: decoder)
+    }
+
+    init(backupCodes: [String], tokens: TokenResponse?) {
+        self.backupCodes = backupCodes
+        self.tokens = tokens
+    }
+}
+
+public struct StepUpResponse: Codable, Sendable {
+    public let stepUpExpiresAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case stepUpExpiresAt = "step_up_expires_at"
+    }
+}
+
+/// Who is enrolling a second factor: the holder of an enrolment token (a staff user's first
+/// login), or a logged-in principal.
+public enum Enroller: Sendable {
+    case enrollmentToken(String)
+    case session(Authentication)
+}
+
+enum CodeCheck {
+    case accepted(reason: String)
+    case rejected(reason: String)
+}
+
+extension IdentityService {
+    /// The issuer shown in authenticator apps.
+    static let issuer = "Vigil"
+
+    /// Checks a TOTP code (±1 step, never a step already used) or an unused backup code, under the
+    /// credential's row lock held by `unit`; an accepted code is marked used in the same unit.
+    func checkCode(_ rawCode: String, credential: Credential, now: Date, tenant: TenantDatabase, unit: inout UnitOfWork) async throws -> CodeCheck {
+        let code = rawCode.trimmingCharacters(in: .whitespaces)
+        guard credential.totpEnabled, let sealed = credential.sealedTOTPSecret else { return .rejected(reason: "no_second_factor") }
+        if code.count == 6, code.allSatisfy(\.isASCIIDigit) {
+            let secret = TOTPSecret(
+                ascii: try await TenantSecrets.open(sealed, place: credential.secretPlace, tenant: tenant, connection: unit.connection, logger: unit.logger)
+            )
+            if let step = TOTPCode.acceptedStep(for: code, secret: secret, at: now, lastUsedStep: credential.totpLastStep) {
+                try await unit.connection.query(
+                    """
+                    UPDATE login_credentials SET totp_last_step = \(step)
+                    WHERE population = \(credential.population.rawValue) AND principal_id = \(credential.principalID)
+                    """,
+                    logger: unit.logger
+                )
+                return .accepted(reason: "totp")
+            }
+            let replayed = TOTPCode.acceptedStep(for: code, secret: secret, at: now, lastUsedStep: nil) != nil
+            return .rejected(reason: replayed ? "replayed_code" : "wrong_code")
+        }
+        let backup = BackupCodes.normalised(code)
+        guard BackupCodes.looksLikeCode(backup) else { return .rejected(reason: "wrong_code") }
+        let tenantKey = try tenant.keyring.tenantKey(database: tenant.databaseName)
+        let hash = BackupCodes.hash(backup, principalID: credential.principalID, tenantKey: tenantKey.key)
+        let used = try await unit.connection.query(
+            """
+            UPDATE backup_codes SET used_at = \(now)
+            WHERE population = \(credential.population.rawValue) AND principal_id = \(credential.principalID)
+              AND code_hash = \(hash) AND used_at IS NULL
+            RETURNING 1
+            """,
+            logger: unit.logger
+        ).decode(Int.self).reduce(into: 0) { $0 += $1 }
+        if used > 0 { return .accepted(reason: "backup_code") }
+        let spent = try await unit.connection.query(
+            """
+            SELECT count(*) FROM backup_codes
+            WHERE population = \(credential.population.rawValue) AND principal_id = \(credential.principalID) AND code_hash = \(hash)
+            """,
+            logger: unit.logger
+        ).decode(Int.self).reduce(into: 0) { $0 += $1 }
+        return .rejected(reason: spent > 0 ? "used_backup_code" : "wrong_code")
+    }
+
+    /// `POST …/login/2fa {"mfa_token","code"}`: finishes a login with a TOTP or backup code.
+    /// A wrong code counts against the token (void after five) and the login's lockout.
+    public func loginSecondFactor(_ population: Population, mfaToken: String, code: String, call: AuthCall) async throws -> TokenResponse {
+        let now = settings.clock()
+        guard let principalID = try await challengePrincipal(mfaToken, purpose: .mfa, population: population, now: now, call: call),
+            let credential = try await call.tenant.client.withConnection({ connection in
+                try await Credential.find(population, principalID: principalID, lock: false, on: connection, logger: call.logger)
+            })
+        else { throw Problem.invalidMFAToken() }
+        let throttle = try throttle(population, email: credential.email, tenant: call.tenant)
+        if let (problem, reason) = try await lockProblem(throttle: throttle, call: call, now: now) {
+            throw try await refuseLocked(problem, population: population, principalID: principalID, call: call, reasonCode: reason)
+        }
+        _ = try await tokenKeys.keys(tenant: call.tenant, logger: call.logger)
+        let outcome: Result<TokenResponse, Problem> = try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
+            guard try await liveChallenge(mfaToken, purpose: .mfa, population: population, now: now, on: unit.connection, logger: unit.logger) == principalID,
+                let locked = try await Credential.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
+            else { throw Problem.invalidMFAToken() }
+            switch try await checkCode(code, credential: locked, now: now, tenant: call.tenant, unit: &unit) {
+            case .rejected(let reason):
+                try await unit.connection.query(
+                    "UPDATE auth_challenges SET failures = failures + 1 WHERE token_hash = \(OpaqueToken.hash(mfaToken))", logger: unit.logger
+                )
+                return .failure(
+                    try await recordFailure(
+                        &unit, action: "auth.second_factor_failed", reasonCode: reason, population: population, principalID: principalID,
+                        identifier: nil, throttle: throttle, call: call, now: now
+                    )
+                )
+            case .accepted(let method):
+                try await consumeChallenge(mfaToken, now: now, on: unit.connection, logger: unit.logger)
+                try await recordAuthEvent(&unit, "auth.second_factor_verified", population, principalID, reasonCode: method)
+                return .success(try await openSession(&unit, credential: locked, amr: ["pwd", "otp"], throttle: throttle, call: call, now: now))
+            }
+        }
+        return try outcome.get()
+    }
+
+    /// The principal an enrolment call acts for; `nil` answers 401.
+    func enrollingPrincipal(_ enroller: Enroller, population: Population, now: Date, call: AuthCall) async throws -> UUID {
+        switch enroller {
+        case .enrollmentToken(let token):
+            guard population == .staff, let principal = try await challengePrincipal(token, purpose: .enrollment, population: population, now: now, call: call)
+            else { throw Problem.invalidToken("The enrolment token is unknown, used or expired; log in again.") }
+            return principal
+        case .session(let authentication):
+            guard authentication.scope == population.rawValue else { throw Problem.wrongScope(expected: population.rawValue) }
+            return authentication.principalID
+        }
+    }
+
+    /// `POST …/2fa/setup`: a new secret, pending until a code from it is verified.
+    public func setupSecondFactor(_ population: Population, enroller: Enroller, call: AuthCall) async throws -> SecondFactorSetup {
+        let now = settings.clock()
+        let principalID = try await enrollingPrincipal(enroller, population: population, now: now, call: call)
+        let secret = TOTPSecret.generate()
+        return try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
+            guard let credential = try await Credential.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
+            else { throw Problem.invalidToken("The account no longer exists.") }
+            guard !credential.totpEnabled else { throw Problem.secondFactorConflict("Two-factor authentication is already enabled") }
+            let sealed = try TenantSecrets.seal(secret.ascii, place: credential.pendingSecretPlace, tenant: call.tenant)
+            try await unit.connection.query(
+                """
+                UPDATE login_credentials SET totp_pending_secret = \(sealed)
+                WHERE population = \(population.rawValue) AND principal_id = \(principalID)
+                """,
+                logger: unit.logger
+            )
+            try await recordAuthEvent(&unit, "auth.2fa_setup_started", population, principalID)
+            let uri = secret.provisioningURI(account: credential.email, issuer: Self.issuer)
+            return SecondFactorSetup(secret: secret.base32, otpauthURI: uri, qrSVG: QRCodeSVG.render(uri) ?? "")
+        }
+    }
+
+    /// `POST …/2fa/verify {"code"}`: a code of the pending secret enables 2FA and answers ten
+    /// backup codes, shown this once; an enrolment login also gets its tokens.
+    public func verifySecondFactor(_ population: Population, enroller: Enroller, code: String, call: AuthCall) async throws -> SecondFactorEnabled {
+        let now = settings.clock()
+        let principalID = try await enrollingPrincipal(enroller, population: population, now: now, call: call)
+        _ = try await tokenKeys.keys(tenant: call.tenant, logger: call.logger)
+        let codes = BackupCodes.generate()
+        return try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
+            guard let credential = try await Credential.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
+            else { throw Problem.invalidToken("The account no longer exists.") }
+            guard !credential.totpEnabled else { throw Problem.secondFactorConflict("Two-factor authentication is already enabled") }
+            guard let pending = credential.sealedPendingSecret else {
+                throw Problem.secondFactorConflict("No setup is pending: call the setup route first")
+            }
+            let ascii = try await TenantSecrets.open(pending, place: credential.pendingSecretPlace, tenant: call.tenant, connection: unit.connection, logger: unit.logger)
+            let trimmed = code.trimmingCharacters(in: .whitespaces)
+            // Nothing is counted here: the caller already holds the account and is proving the new secret works.
+            guard let step = TOTPCode.acceptedStep(for: trimmed, secret: TOTPSecret(ascii: ascii), at: now, lastUsedStep: nil) else {
+                throw Problem.invalidCode()
+            }
+            let sealed = try TenantSecrets.seal(ascii, place: credential.secretPlace, tenant: call.tenant)
+            try await unit.connection.query(
+                """
+                UPDATE login_credentials
+                SET totp_secret = \(sealed), totp_enabled_at = \(now), totp_last_step = \(step), totp_pending_secret = NULL
+                WHERE population = \(population.rawValue) AND principal_id = \(principalID)
+                """,
+                logger: unit.logger
+            )
+            try await replaceBackupCodes(codes, credential: credential, now: now, tenant: call.tenant, unit: &unit)
+            try await recordAuthEvent(&unit, "auth.2fa_enabled", population, principalID, payload: ["count": .integer(Int64(codes.count))])
+            var tokens: TokenResponse?
+            if case .session(let authentication) = enroller {
+                // A code of the new secret was just verified in this session.
+                try await unit.connection.query(
+                    "UPDATE auth_sessions SET second_factor_at = \(now) WHERE id = \(authentication.sessionID)", logger: unit.logger
+                )
+            }
+            if case .enrollmentToken(let token) = enroller {
+                try await consumeChallenge(token, now: now, on: unit.connection, logger: unit.logger)
+                let throttle = try throttle(population, email: credential.email, tenant: call.tenant)
+                tokens = try await openSession(&unit, credential: credential, amr: ["pwd", "otp"], throttle: throttle, call: call, now: now)
+            }
+            return SecondFactorEnabled(backupCodes: codes, tokens: tokens)
+        }
+    }
+
+    func replaceBackupCodes(_ codes: [String], credential: Credential, now: Date, tenant: TenantDatabase, unit: inout UnitOfWork) async throws {
+        try await unit.connection.query(
+            "DELETE FROM backup_codes WHERE population = \(credential.population.rawValue) AND principal_id = \(credential.principalID)",
+            logger: unit.logger
+        )
+        let key = try tenant.keyring.tenantKey(database: tenant.databaseName).key
+        for code in codes {
+            try await unit.connection.query(
+                """
+                INSERT INTO backup_codes (population, principal_id, code_hash, created_at)
+                VALUES (\(credential.population.rawValue), \(credential.principalID),
+                        \(BackupCodes.hash(code, principalID: credential.principalID, tenantKey: key)), \(now))
+                """,
+                logger: unit.logger
+            )
+        }
+    }
+
+    /// Refuses a sensitive action unless a second factor was verified in this session within the
+    /// step-up window (read from the session row by the authentication middleware).
+    public func requireStepUp(_ authentication: Authentication) throws {
+        guard let verified = authentication.secondFactorAt, settings.clock().timeIntervalSince(verified) <= settings.stepUpWindow else {
+            throw Problem.stepUpRequired(window: settings.stepUpWindow)
+        }
+    }
+
+    /// `POST …/2fa/disable` (sensitive: needs step-up). A staff user's sessions all end, since
+    /// staff cannot work without a second factor; their next login enrols again.
+    public func disableSecondFactor(_ population: Population, authentication: Authentication, call: AuthCall) async throws -> [String: Bool] {
+        try requireStepUp(authentication)
+        let now = settings.clock()
+        return try await call.tenant.write(call.context(as: population, authentication.principalID, sessionID: authentication.sessionID), logger: call.logger) { unit in
+            guard let credential = try await Credential.find(population, principalID: authentication.principalID, lock: true, on: unit.connection, logger: unit.logger),
+                credential.totpEnabled
+            else { throw Problem.secondFactorConflict("Two-factor authentication is not enabled") }
+            try await unit.connection.query(
+                """
+                UPDATE login_credentials SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, totp_pending_secret = NULL
+                WHERE population = \(population.rawValue) AND principal_id = \(authentication.principalID)
+                """,
+                logger: unit.logger
+            )
+            try await unit.connection.query(
+                "DELETE FROM backup_codes WHERE population = \(population.rawValue) AND principal_id = \(authentication.principalID)",
+                logger: unit.logger
+            )
+            try await recordAuthEvent(&unit, "auth.2fa_disabled", population, authentication.principalID, sessionID: authentication.sessionID)
+            if population == .staff {
+                for id in try await SessionStore.liveIDs(population: population, principalID: authentication.principalID, now: now, on: unit.connection, logger: unit.logger) {
+                    try await SessionStore.revoke(id, reason: "second_factor_disabled", now: now, on: unit.connection, logger: unit.logger)
+                    try await recordAuthEvent(&unit, "session.revoked", population, authentication.principalID, sessionID: id, reasonCode: "second_factor_disabled")
+                }
+            }
+            return ["enabled": false]
+        }
+    }
+
+    /// `POST …/step-up {"code"}`: marks the session as having verified a second factor now.
+    public func stepUp(_ population: Population, authentication: Authentication, code: String, call: AuthCall) async throws -> StepUpResponse {
+        let now = settings.clock()
+        guard let credential = try await call.tenant.client.withConnection({ connection in
+            try await Credential.find(population, principalID: authentication.principalID, lock: false, on: connection, logger: call.logger)
+        }) else { throw Problem.invalidToken("The account no longer exists.") }
+        let throttle = try throttle(population, email: credential.email, tenant: call.tenant)
+        if let (problem, reason) = try await lockProblem(throttle: throttle, call: call, now: now) {
+            throw try await refuseLocked(problem, population: population, principalID: authentication.principalID, call: call, reasonCode: reason)
+        }
+        let context = call.context(as: population, authentication.principalID, sessionID: authentication.sessionID)
+        let outcome: Result<StepUpResponse, Problem> = try await call.tenant.write(context, logger: call.logger) { unit in
+            guard let locked = try await Credential.find(population, principalID: authentication.principalID, lock: true, on: unit.connection, logger: unit.logger)
+            else { throw Problem.invalidToken("The account no longer exists.") }
+            switch try await checkCode(code, credential: locked, now: now, tenant: call.tenant, unit: &unit) {
+            case .rejected(let reason):
+                return .failure(
+                    try await recordFailure(
+                        &unit, action: "auth.step_up_failed", reasonCode: reason, population: population, principalID: authentication.principalID,
+                        identifier: nil, throttle: throttle, call: call, now: now
+                    )
+                )
+            case .accepted(let method):
+                try await unit.connection.query(
+                    "UPDATE auth_sessions SET second_factor_at = \(now), last_seen_at = \(now) WHERE id = \(authentication.sessionID)", logger: unit.logger
+                )
+                try await recordAuthEvent(&unit, "auth.step_up", population, authentication.principalID, sessionID: authentication.sessionID, reasonCode: method)
+                return .success(StepUpResponse(stepUpExpiresAt: now.addingTimeInterval(settings.stepUpWindow)))
+            }
+        }
+        return try outcome.get()
+    }
+}

@@ -1,0 +1,208 @@
+public import Foundation
+public import Logging
+import PostgresNIO
+public import VigilCore
+public import VigilStorage
+
+/// One authentication request as the identity service sees it: the tenant, the write context of
+/// the request (actor, request and trace ids) and the device it comes from.
+public struct AuthCall: Sendable {
+    public let tenant: TenantDatabase
+    public let writeContext: WriteContext
+    let device: ClientDevice
+    public let logger: Logger
+
+    public init(tenant: TenantDatabase, writeContext: WriteContext, ip: IPAddress?, userAgent: String?, logger: Logger) {
+        self.tenant = tenant
+        self.writeContext = writeContext
+        device = ClientDevice(ip: ip?.description, userAgent: userAgent, country: ip.flatMap { CountryLookup.shared.country(of: $0) })
+        self.logger = logger
+    }
+
+    /// The write context with `principal` as its actor (same address, agent, request and trace).
+    func context(as population: Population, _ principalID: UUID?, sessionID: UUID? = nil) -> WriteContext {
+        var context = writeContext
+        guard let principalID else { return context }
+        context.actor.kind = population.actorKind
+        context.actor.id = principalID.uuidString.lowercased()
+        context.actor.sessionID = sessionID?.uuidString.lowercased() ?? context.actor.sessionID
+        return context
+    }
+}
+
+/// The access and refresh tokens of a finished login or a refresh (the seed's token response).
+public struct TokenResponse: Codable, Sendable, Equatable {
+    public let accessToken: String
+    public let refreshToken: String
+    public var tokenType = "Bearer"
+    public let expiresIn: Int
+    public let sessionID: String
+    /// The session the login closed because the user was at the limit of concurrent sessions.
+    public var evictedSessionID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case accessToken = "access_token"
+        case refreshToken = "refresh_token"
+        case tokenType = "token_type"
+        case expiresIn = "expires_in"
+        case sessionID = "session_id"
+        case evictedSessionID = "evicted_session_id"
+    }
+}
+
+/// Identity (spec 02): logins, second factors, sessions and tokens for staff and customers.
+///
+/// Every state change and every authentication event goes through the unit of work. A refused
+/// attempt commits its counters, entry and event (nothing else changes) and then answers with
+/// its problem; bcrypt runs before any transaction opens, so no connection waits on it.
+public struct IdentityService: Sendable {
+    public let settings: IdentitySettings
+    public let passwords: PasswordHasher
+    public let tokenKeys: TokenKeys
+
+    public init(settings: IdentitySettings) {
+        self.settings = settings
+        passwords = PasswordHasher(cost: settings.bcryptCost)
+        tokenKeys = TokenKeys(accessTokenLifetime: settings.accessTokenLifetime)
+    }
+
+    static let sourceService = "identity"
+
+    /// JWT times are whole seconds (RFC 7519 NumericDate as clients expect it).
+    static func wholeSeconds(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+    }
+
+    static func normalisedEmail(_ email: String) -> String {
+        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+
+    /// The throttle of the login identifier `email`: its key is the identifier's digest, the same
+    /// for an account that exists and one that does not.
+    func throttle(_ population: Population, email: String, tenant: TenantDatabase) throws -> LoginThrottle {
+        let subject = try tenant.keyring.identifierDigest("\(population.rawValue):\(Self.normalisedEmail(email))", database: tenant.databaseName)
+        return LoginThrottle(population: population, subject: subject, policy: settings.lockout)
+    }
+
+    func addressThrottle(_ call: AuthCall) -> AddressThrottle? {
+        call.device.ip.map { AddressThrottle(address: $0, policy: settings.lockout) }
+    }
+
+    /// Signs an access token for a session.
+    func accessToken(
+        tenant: TenantDatabase, population: Population, principalID: UUID, sessionID: UUID, amr: [String], authTime: Date, now: Date,
+        logger: Logger
+    ) async throws -> String {
+        let claims = AccessTokenClaims(
+            tid: tenant.slug, sub: .init(value: principalID.uuidString.lowercased()), sid: sessionID.uuidString.lowercased(),
+            scope: population.rawValue, amr: amr, authTime: Int(authTime.timeIntervalSince1970),
+            iat: .init(value: Self.wholeSeconds(now)), exp: .init(value: Self.wholeSeconds(now.addingTimeInterval(settings.accessTokenLifetime)))
+        )
+        return try await tokenKeys.sign(claims, tenant: tenant, logger: logger)
+    }
+
+    /// Completes a login inside `unit`: clears the failure count, opens a session (evicting the
+    /// oldest beyond the limit), records it and returns the tokens. The caller holds the
+    /// credential's row lock.
+    func openSession(
+        _ unit: inout UnitOfWork, credential: Credential, amr: [String], throttle: LoginThrottle, call: AuthCall, now: Date
+    ) async throws -> TokenResponse {
+        try await throttle.reset(on: unit.connection, logger: unit.logger)
+        let session = try await SessionStore.create(
+            population: credential.population, principalID: credential.principalID, amr: amr, device: call.device, now: now,
+            settings: settings, on: unit.connection, logger: unit.logger
+        )
+        let token = try await accessToken(
+            tenant: call.tenant, population: credential.population, principalID: credential.principalID, sessionID: session.sessionID,
+            amr: amr, authTime: now, now: now, logger: unit.logger
+        )
+        try await recordAuthEvent(
+            &unit, "auth.login_succeeded", credential.population, credential.principalID, sessionID: session.sessionID,
+            details: ["amr": .array(amr.map(JSONValue.string)), "country": call.device.country.map(JSONValue.string)]
+        )
+        for evicted in session.evicted {
+            try await recordAuthEvent(&unit, "session.revoked", credential.population, credential.principalID, sessionID: evicted, reasonCode: "evicted")
+        }
+        return TokenResponse(
+            accessToken: token, refreshToken: session.refreshToken, expiresIn: Int(settings.accessTokenLifetime),
+            sessionID: session.sessionID.uuidString.lowercased(), evictedSessionID: session.evicted.last?.uuidString.lowercased()
+        )
+    }
+
+    /// Records one authentication event: an audit entry about the principal (sealed with the
+    /// customer's key for customers) and an outbox event carrying ids and codes only.
+    func recordAuthEvent(
+        _ unit: inout UnitOfWork, _ action: String, _ population: Population, _ principalID: UUID?, sessionID: UUID? = nil,
+        reasonCode: String? = nil, details: [String: JSONValue?] = [:], payload: [String: JSONValue] = [:]
+    ) async throws {
+        var recorded = details.compactMapValues { $0 }
+        if let sessionID { recorded["session_id"] = .string(sessionID.uuidString.lowercased()) }
+        try await unit.record(
+            AuditRecord(
+                action: action, entityType: population.entityType, entityID: principalID?.uuidString.lowercased(),
+                customerID: population == .customer ? principalID : nil, reasonCode: reasonCode,
+                details: recorded.isEmpty ? nil : recorded
+            )
+        )
+        var members = payload
+        members["principal_type"] = .string(population.entityType)
+        if let principalID { members["principal_id"] = .string(principalID.uuidString.lowercased()) }
+        if let sessionID { members["session_id"] = .string(sessionID.uuidString.lowercased()) }
+        if let reasonCode { members["reason_code"] = .string(reasonCode) }
+        try await unit.emit(
+            OutboxEvent(aggregateType: population.entityType, aggregateID: principalID?.uuidString.lowercased() ?? "unknown", type: action, payload: members)
+        )
+    }
+
+    /// Counts a failed attempt (password or code) against the login identifier and the client
+    /// address, records it, and records the lockout it causes. Returns the problem to answer.
+    func recordFailure(
+        _ unit: inout UnitOfWork, action: String, reasonCode: String, population: Population, principalID: UUID?, identifier: String?,
+        throttle: LoginThrottle, call: AuthCall, now: Date
+    ) async throws -> Problem {
+        let failure = try await throttle.recordFailure(now: now, on: unit.connection, logger: unit.logger)
+        if let address = addressThrottle(call) { try await address.recordFailure(now: now, on: unit.connection, logger: unit.logger) }
+        // A parallel attempt locked the login after this one's first check: it is refused, not counted.
+        if let until = failure.lockedUntil, !failure.lockedNow {
+            try await recordAuthEvent(&unit, "auth.login_refused", population, principalID, reasonCode: "account_locked", details: ["attempt": .string(reasonCode)])
+            return .accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: now))
+        }
+        var details: [String: JSONValue?] = ["failure_count": .integer(Int64(failure.failures))]
+        if principalID == nil, let identifier { details["identifier"] = .string(try unit.identifierDigest(identifier)) }
+        try await recordAuthEvent(
+            &unit, action, population, principalID, reasonCode: reasonCode, details: details,
+            payload: ["failure_count": .integer(Int64(failure.failures))]
+        )
+        if failure.lockedNow, let until = failure.lockedUntil {
+            try await recordAuthEvent(
+                &unit, "auth.account_locked", population, principalID, reasonCode: "too_many_failures",
+                details: ["lock_expires_at": .string(RFC3339.string(until)), "lockout_count": .integer(Int64(failure.lockouts))],
+                payload: ["lock_expires_at": .string(RFC3339.string(until)), "lockout_count": .integer(Int64(failure.lockouts))]
+            )
+        }
+        return action == "auth.login_failed" ? .invalidCredentials() : .invalidCode()
+    }
+
+    /// Records an attempt refused before any check because the login or the address is locked.
+    func refuseLocked(
+        _ problem: Problem, population: Population, principalID: UUID?, call: AuthCall, reasonCode: String
+    ) async throws -> Problem {
+        try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
+            try await recordAuthEvent(&unit, "auth.login_refused", population, principalID, reasonCode: reasonCode)
+        }
+        return problem
+    }
+
+    /// The lock that refuses an attempt on `throttle` from `call`'s address at `now`, if any.
+    func lockProblem(throttle: LoginThrottle, call: AuthCall, now: Date) async throws -> (problem: Problem, reason: String)? {
+        try await call.tenant.client.withConnection { connection in
+            if let until = try await throttle.lockedUntil(now: now, on: connection, logger: call.logger) {
+                return (.accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: now)), "account_locked")
+            }
+            if let address = addressThrottle(call), let until = try await address.blockedUntil(now: now, on: connection, logger: call.logger) {
+                return (.addressBlocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: now)), "address_blocked")
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,130 @@
+public import Foundation
+public import Logging
+import PostgresNIO
+public import VigilCore
+public import VigilStorage
+
+/// A staff user made by `vigil user create`, with the one-time link that sets their password.
+public struct CreatedStaffUser: Sendable {
+    public let id: UUID
+    public let enrolmentToken: String
+    public let expiresAt: Date
+}
+
+/// Demo and command-line provisioning of logins.
+extension IdentityService {
+    public static let demoRoles = ["admin", "compliance", "manager", "agent", "support", "ib"]
+
+    /// Creates a staff user without a password and returns their enrolment token (`vigil user create`).
+    public func createStaffUser(email rawEmail: String, name: String, role: String, tenant: TenantDatabase, context: WriteContext, logger: Logger) async throws -> CreatedStaffUser {
+        let email = Self.normalisedEmail(rawEmail)
+        guard email.contains("@"), email.count <= 254 else { throw Problem.invalidField("/email", code: "invalid", detail: "An email address is needed.") }
+        let now = settings.clock()
+        let id = UUID()
+        let token = try await tenant.write(context, logger: logger) { unit in
+            try await insertStaff(id: id, email: email, name: name, role: role, passwordHash: nil, now: now, unit: &unit)
+            return try await issuePasswordToken(purpose: "enrolment", population: .staff, principalID: id, lifetime: settings.enrolmentLinkLifetime, now: now, unit: &unit)
+        }
+        return CreatedStaffUser(id: id, enrolmentToken: token, expiresAt: now.addingTimeInterval(settings.enrolmentLinkLifetime))
+    }
+
+    /// A demo staff user with a password and TOTP already enrolled on `totpSecret`.
+    public func seedStaffUser(
+        email: String, name: String, role: String, password: String, totpSecret: TOTPSecret, tenant: TenantDatabase, logger: Logger
+    ) async throws -> UUID {
+        let hash = try await passwords.hash(password)
+        let now = settings.clock()
+        let id = UUID()
+        try await tenant.write(.system("demo", sourceService: Self.sourceService), logger: logger) { unit in
+            try await insertStaff(id: id, email: email, name: name, role: role, passwordHash: hash, now: now, unit: &unit)
+            let place = "login_credentials.totp_secret:staff:\(id.uuidString.lowercased())"
+            let sealed = try TenantSecrets.seal(totpSecret.ascii, place: place, tenant: tenant)
+            try await unit.connection.query(
+                "UPDATE login_credentials SET totp_secret = \(sealed), totp_enabled_at = \(now) WHERE population = 'staff' AND principal_id = \(id)",
+                logger: unit.logger
+            )
+            try await recordAuthEvent(&unit, "auth.2fa_enabled", .staff, id)
+        }
+        return id
+    }
+
+    /// Login credentials for a customer (registration itself belongs to the customers module).
+    public func seedCustomerCredential(id: UUID, email rawEmail: String, password: String, tenant: TenantDatabase, context: WriteContext, logger: Logger) async throws {
+        let email = Self.normalisedEmail(rawEmail)
+        let hash = try await newPasswordHash(password, email: email, pointer: "/password")
+        let now = settings.clock()
+        try await tenant.write(context, logger: logger) { unit in
+            try await unit.connection.query(
+                """
+                INSERT INTO login_credentials (population, principal_id, email, password_hash, password_changed_at, created_at)
+                VALUES ('customer', \(id), \(email), \(hash), \(now), \(now))
+                """,
+                logger: unit.logger
+            )
+            try await recordAuthEvent(&unit, "auth.credential_created", .customer, id)
+        }
+    }
+
+    func insertStaff(id: UUID, email: String, name: String, role: String, passwordHash: String?, now: Date, unit: inout UnitOfWork) async throws {
+        let exists = try await unit.connection.query("SELECT count(*) FROM staff_users WHERE email = \(email)", logger: unit.logger)
+            .decode(Int.self).reduce(into: 0) { $0 += $1 }
+        guard exists == 0 else {
+            throw Problem(status: .conflict, slug: "staff-user-exists", title: "A staff user with this email exists")
+        }
+        try await unit.connection.query(
+            "INSERT INTO staff_users (id, email, name, role, created_at) VALUES (\(id), \(email), \(name), \(role), \(now))", logger: unit.logger
+        )
+        try await unit.connection.query(
+            """
+            INSERT INTO login_credentials (population, principal_id, email, password_hash, password_changed_at, created_at)
+            VALUES ('staff', \(id), \(email), \(passwordHash), \(passwordHash == nil ? nil : now), \(now))
+            """,
+            logger: unit.logger
+        )
+        try await unit.record(
+            AuditRecord(action: "staff_user.created", entityType: "staff_user", entityID: id.uuidString.lowercased(), after: ["role": .string(role), "status": .string("active")])
+        )
+        try await unit.emit(
+            OutboxEvent(aggregateType: "staff_user", aggregateID: id.uuidString.lowercased(), type: "staff_user.created", payload: ["staff_user_id": .string(id.uuidString.lowercased()), "status": .string("active")])
+        )
+    }
+
+    /// `GET /api/admin/auth/me`: who the token's session belongs to.
+    public func staffProfile(_ authentication: Authentication, tenant: TenantDatabase, logger: Logger) async throws -> StaffProfile {
+        try await tenant.client.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT s.id, s.email, s.name, s.role, s.status, c.totp_enabled_at IS NOT NULL FROM staff_users s
+                JOIN login_credentials c ON c.population = 'staff' AND c.principal_id = s.id
+                WHERE s.id = \(authentication.principalID)
+                """,
+                logger: logger
+            ).decode((UUID, String, String, String, String, Bool).self)
+            for try await (id, email, name, role, status, enabled) in rows {
+                return StaffProfile(
+                    id: id.uuidString.lowercased(), email: email, name: name, role: role, status: status, twoFactorEnabled: enabled,
+                    sessionID: authentication.sessionID.uuidString.lowercased(),
+                    amr: authentication.methods
+                )
+            }
+            throw Problem.invalidToken("The account no longer exists.")
+        }
+    }
+}
+
+public struct StaffProfile: Codable, Sendable {
+    public let id: String
+    public let email: String
+    public let name: String
+    public let role: String
+    public let status: String
+    public let twoFactorEnabled: Bool
+    public let sessionID: String
+    public let amr: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case id, email, name, role, status, amr
+        case twoFactorEnabled = "two_factor_enabled"
+        case sessionID = "session_id"
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Identity
+import PostgresNIO
+import Synchronization
+import Testing
+import VigilApp
+import VigilStorage
+import VigilTesting
+
+/// Identity over HTTP against a real PostgreSQL (spec 02): lockout under parallel guesses, second
+/// factors, refresh rotation and reuse, sessions and step-up. (Another tenant's host refusing a
+/// token is a system test: the router test client always sends `localhost`.)
+@Suite struct IdentityTests {
+    /// A clock the test moves forward (lock expiry, token expiry).
+    final class TestClock: Sendable {
+        let offset = Mutex<TimeInterval>(0)
+        func advance(_ seconds: TimeInterval) { offset.withLock { $0 += seconds } }
+        var now: Date { Date().addingTimeInterval(offset.withLock { $0 }) }
+    }
+
+    func withIdentity(clock: TestClock = TestClock(), _ body: @Sendable (IdentityFlows) async throws -> Void) async throws {
+        let server = try await TestPostgres.shared.environment(tenants: AppHarness.defaultTenants)
+        var harness = AppHarness()
+        harness.identitySettings.clock = { clock.now }
+        let app = try await harness.application(server: server)
+        try await AppHarness.withTenantDatabase(server) { database in
+            try await app.test(.router) { client in try await body(IdentityFlows(client: client, database: database)) }
+        }
+    }
+
+    func problemType(_ response: TestResponse) -> String? {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["type"] as? String
+    }
+
+    @Test(arguments: [true, false])
+    func parallelWrongPasswordsGiveExactlyFive401sThenLockoutsForKnownAndUnknownEmails(known: Bool) async throws {
+        try await withIdentity { flows in
+            let person = known ? try await flows.seed(.customer) : IdentityFlows.Person(id: UUID(), email: "nobody-\(UUID())@example.test", password: "")
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { try await flows.login(.customer, person, password: "wrong password guess").status }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .unauthorized }.count == 5)
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 45)
+            // Locked: even the right password is refused, with a Retry-After.
+            let locked = try await flows.login(.customer, person, password: known ? IdentityFlows.password : "anything at all")
+            #expect(locked.status == .tooManyRequests)
+            #expect(problemType(locked) == "/problems/account-locked")
+            let retryAfter = try #require(locked.headers[.retryAfter].flatMap { Int($0) })
+            #expect((1...60).contains(retryAfter))
+            let failures = try await flows.database.query(
+                "SELECT count(*) FROM audit_entries WHERE action = 'auth.login_failed'", logger: TestPostgres.logger
+            ).decode(Int.self).reduce(0, +)
+            #expect(failures == 5)
+            let lockouts = try await flows.database.query(
+                "SELECT count(*) FROM audit_entries WHERE action = 'auth.account_locked'", logger: TestPostgres.logger
+            ).decode(Int.self).reduce(0, +)
+            #expect(lockouts == 1)
+            // Unknown identifiers are recorded as keyed digests, never in clear.
+            let clear = try await flows.database.query(
+                "SELECT count(*) FROM audit_entries WHERE details::text LIKE \("%" + person.email + "%")", logger: TestPostgres.logger
+            ).decode(Int.self).reduce(0, +)
+            #expect(clear == 0)
+        }
+    }
+
+    @Test func theLockEndsAndTheNextLockLastsTwiceAsLongAndSuccessResetsTheBackOff() async throws {
+        let clock = TestClock()
+        try await withIdentity(clock: clock) { flows in
+            let person = try await flows.seed(.customer)
+            for _ in 0..<5 { _ = try await flows.login(.customer, person, password: "wrong password guess") }
+            #expect(try await flows.login(.customer, person).headers[.retryAfter] == "60")
+            clock.advance(61)
+            for _ in 0..<4 { #expect(try await flows.login(.customer, person, password: "wrong password guess").status == .unauthorized) }
+            #expect(try await flows.login(.customer, person, password: "wrong password guess").status == .unauthorized)
+            #expect(try await flows.login(.customer, person).headers[.retryAfter] == "120")
+            clock.advance(121)
+            #expect(try await flows.login(.customer, person).status == .ok)
+            for _ in 0..<5 { _ = try await flows.login(.customer, person, password: "wrong password guess") }
+            #expect(try await flows.login(.customer, person).headers[.retryAfter] == "60")
+        }
+    }
+
+    @Test func anMFATokenAllowsFiveWrongCodesAndTheyCountTowardTheLockout() async throws {
+        try await withIdentity { flows in
+            let (person, secret, _, _) = try await flows.customerWithTOTP()
+            let token = try await flows.mfaToken(.customer, person)
+            for attempt in 1...5 {
+                let response = try await flows.post("/api/customer/login/2fa", IdentityFlows.body(["mfa_token": token, "code": "000000"]))
+                #expect(response.status == .unauthorized, "attempt \(attempt)")
+            }
+            let afterVoid = try await flows.post("/api/customer/login/2fa", IdentityFlows.body(["mfa_token": token, "code": IdentityFlows.freshCode(secret)]))
+            #expect(problemType(afterVoid) == "/problems/invalid-mfa-token")
+            // The five wrong codes locked the login itself.
+            #expect(try await flows.login(.customer, person).status == .tooManyRequests)
+        }
+    }
+
+    @Test func aReplayedTOTPCodeAndAUsedBackupCodeAreRefused() async throws {
+        try await withIdentity { flows in
+            let (person, secret, codes, _) = try await flows.staffWithTOTP()
+            let code = IdentityFlows.freshCode(secret)
+            let first = try await flows.post("/api/admin/auth/login/2fa", IdentityFlows.body(["mfa_token": try await flows.mfaToken(.staff, person), "code": code]))
+            #expect(first.status == .ok)
+            let replay = try await flows.post("/api/admin/auth/login/2fa", IdentityFlows.body(["mfa_token": try await flows.mfaToken(.staff, person), "code": code]))
+            #expect(replay.status == .unauthorized)
+            #expect(problemType(replay) == "/problems/invalid-code")
+            let backup = try await flows.post("/api/admin/auth/login/2fa", IdentityFlows.body(["mfa_token": try await flows.mfaToken(.staff, person), "code": codes[3].uppercased()]))
+            #expect(backup.status == .ok)
+            let again = try await flows.post("/api/admin/auth/login/2fa", IdentityFlows.body(["mfa_token": try await flows.mfaToken(.staff, person), "code": codes[3]]))
+            #expect(again.status == .unauthorized)
+            let reasons = try await flows.database.query(
+                "SELECT reason_code FROM audit_entries WHERE action = 'auth.second_factor_failed' ORDER BY id", logger: TestPostgres.logger
+            ).decode(String.self).reduce(into: [String]()) { $0.append($1) }
+            #expect(reasons == ["replayed_code", "used_backup_code"])
+        }
+    }
+
+    @Test func reusingARotatedRefreshTokenRevokesTheWholeFamily() async throws {
+        try await withIdentity { flows in
+            let tokens = try await flows.customerTokens(try await flows.seed(.customer))
+            let rotated = try await flows.post("/api/customer/refresh", IdentityFlows.body(["refresh_token": tokens.refreshToken]))
+            #expect(rotated.status == .ok)
+            let newest = try JSONDecoder().decode(IdentityFlows.Tokens.self, from: Data(buffer: rotated.body))
+            #expect(newest.sessionID == tokens.sessionID)
+            #expect(try await flows.get("/api/customer/sessions", bearer: newest.accessToken).status == .ok)
+
+            let reuse = try await flows.post("/api/customer/refresh", IdentityFlows.body(["refresh_token": tokens.refreshToken]))
+            #expect(problemType(reuse) == "/problems/refresh-token-reused")
+            let newestAfter = try await flows.post("/api/customer/refresh", IdentityFlows.body(["refresh_token": newest.refreshToken]))
+            #expect(newestAfter.status == .unauthorized)
+            let access = try await flows.get("/api/customer/sessions", bearer: newest.accessToken)
+            #expect(problemType(access) == "/problems/invalid-token")
+            let alerts = try await flows.database.query(
+                "SELECT count(*) FROM outbox_events WHERE type = 'auth.refresh_token_reused'", logger: TestPostgres.logger
+            ).decode(Int.self).reduce(0, +)
+            #expect(alerts == 1)
+        }
+    }
+
+    @Test func twoConcurrentRefreshesWithOneTokenLeaveOneSuccessAndARevokedFamily() async throws {
+        try await withIdentity { flows in
+            let tokens = try await flows.customerTokens(try await flows.seed(.customer))
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<2 {
+                    group.addTask { try await flows.post("/api/customer/refresh", IdentityFlows.body(["refresh_token": tokens.refreshToken])).status }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.sorted { $0.code < $1.code } == [.ok, .unauthorized])
+            let revoked = try await flows.database.query(
+                "SELECT revoked_reason FROM auth_sessions WHERE id = \(UUID(uuidString: tokens.sessionID)!)", logger: TestPostgres.logger
+            ).decode(String?.self).reduce(into: [String?]()) { $0.append($1) }
+            #expect(revoked == ["refresh_token_reused"])
+        }
+    }
+
+    @Test func aFourthLoginEvictsTheOldestSessionAndSaysSo() async throws {
+        try await withIdentity { flows in
+            let person = try await flows.seed(.customer)
+            var sessions: [IdentityFlows.Tokens] = []
+            for _ in 0..<4 { sessions.append(try await flows.customerTokens(person)) }
+            #expect(sessions[0..<3].allSatisfy { $0.evictedSessionID == nil })
+            #expect(sessions[3].evictedSessionID == sessions[0].sessionID)
+            #expect(problemType(try await flows.get("/api/customer/sessions", bearer: sessions[0].accessToken)) == "/problems/invalid-token")
+
+            let listed = try flows.json(try await flows.get("/api/customer/sessions", bearer: sessions[3].accessToken))["sessions"] as? [[String: Any]]
+            #expect(Set(listed?.compactMap { $0["id"] as? String } ?? []) == Set(sessions[1...].map(\.sessionID)))
+            #expect(listed?.filter { $0["current"] as? Bool == true }.compactMap { $0["id"] as? String } == [sessions[3].sessionID])
+
+            let revokeOne = try await flows.client.execute(
+                uri: "/api/customer/sessions/\(sessions[1].sessionID)", method: .delete, headers: [.authorization: "Bearer \(sessions[3].accessToken)"], body: nil
+            )
+            #expect(revokeOne.status == .noContent)
+            let others = try await flows.post("/api/customer/sessions/revoke-others", "", bearer: sessions[3].accessToken)
+            #expect(try flows.json(others)["revoked"] as? Int == 1)
+            #expect(try await flows.get("/api/customer/sessions", bearer: sessions[2].accessToken).status == .unauthorized)
+            #expect(try await flows.post("/api/customer/logout", "", bearer: sessions[3].accessToken).status == .noContent)
+            #expect(try await flows.get("/api/customer/sessions", bearer: sessions[3].accessToken).status == .unauthorized)
+        }
+    }
+
+    @Test func disablingTwoFactorNeedsARecentSecondFactor() async throws {
+        let clock = TestClock()
+        try await withIdentity(clock: clock) { flows in
+            let (_, _, codes, tokens) = try await flows.customerWithTOTP()
+            clock.advance(301)
+            let refused = try await flows.post("/api/customer/2fa/disable", "", bearer: tokens.accessToken)
+            #expect(problemType(refused) == "/problems/step-up-required")
+            let wrong = try await flows.post("/api/customer/step-up", IdentityFlows.body(["code": "zzzzzzzz"]), bearer: tokens.accessToken)
+            #expect(problemType(wrong) == "/problems/invalid-code")
+            #expect(try await flows.post("/api/customer/step-up", IdentityFlows.body(["code": codes[0]]), bearer: tokens.accessToken).status == .ok)
+            let disabled = try await flows.post("/api/customer/2fa/disable", "", bearer: tokens.accessToken)
+            #expect(disabled.status == .ok)
+            #expect(try flows.json(disabled)["enabled"] as? Bool == false)
+        }
+    }
+
+    @Test func accessTokensExpireAndAreRefusedOnTheOtherPopulationsRoutes() async throws {
+        let clock = TestClock()
+        try await withIdentity(clock: clock) { flows in
+            let tokens = try await flows.customerTokens(try await flows.seed(.customer))
+            #expect(problemType(try await flows.get("/api/admin/auth/me", bearer: tokens.accessToken)) == "/problems/wrong-scope")
+            #expect(problemType(try await flows.get("/api/customer/sessions", bearer: nil)) == "/problems/authentication-required")
+            clock.advance(901)
+            #expect(problemType(try await flows.get("/api/customer/sessions", bearer: tokens.accessToken)) == "/problems/invalid-token")
+        }
+    }
+
+    @Test func aStaffUsersFirstLoginEnrolsTOTPAndOnlyThenGetsTokens() async throws {
+        try await withIdentity { flows in
+            let person = try await flows.seed(.staff)
+            let login = try flows.json(try await flows.login(.staff, person))
+            #expect(login["mfa_enrollment_required"] as? Bool == true)
+            #expect(login["access_token"] == nil)
+            let enrolment = try #require(login["enrollment_token"] as? String)
+            // The enrolment token is no access token.
+            #expect(try await flows.get("/api/admin/auth/me", bearer: enrolment).status == .unauthorized)
+            let (_, codes, verify) = try await flows.enrol(.staff, bearer: enrolment)
+            let body = try flows.json(verify)
+            #expect(body["enabled"] as? Bool == true)
+            #expect(body["message"] as? String == "2FA enabled. Save backup codes.")
+            #expect(codes.count == 10 && Set(codes).count == 10)
+            #expect(codes.allSatisfy { $0.count == 8 && $0.allSatisfy { $0.isLowercase || $0.isNumber } })
+            let access = try #require(body["access_token"] as? String)
+            let me = try flows.json(try await flows.get("/api/admin/auth/me", bearer: access))
+            #expect(me["email"] as? String == person.email)
+            #expect(me["amr"] as? [String] == ["pwd", "otp"])
+            // Used once, the enrolment token is spent.
+            #expect(try await flows.post("/api/admin/auth/2fa/setup", "", bearer: enrolment).status == .unauthorized)
+        }
+    }
+
+    @Test func authenticationRoutesRefuseAnIdempotencyKey() async throws {
+        try await withIdentity { flows in
+            let response = try await flows.client.execute(
+                uri: "/api/customer/login", method: .post,
+                headers: [.contentType: "application/json", HTTPField.Name("Idempotency-Key")!: "k1"],
+                body: ByteBuffer(string: IdentityFlows.body(["email": "a@b.test", "password": "whatever it is"]))
+            )
+            #expect(problemType(response) == "/problems/idempotency-key-refused")
+        }
+    }
+}
