@@ -4,8 +4,8 @@
 
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := postgresql postgresql-contrib
-PYTHON_PACKAGES := pytest requests openapi-spec-validator pyyaml rfc8785
+APT_PACKAGES := postgresql postgresql-contrib libqrencode-dev libgeoip-dev geoip-database oathtool
+PYTHON_PACKAGES := pytest requests openapi-spec-validator pyyaml rfc8785 PyJWT cryptography
 PORT ?= 8080
 DATA_DIR ?= .vigil
 
@@ -22,11 +22,13 @@ test: deps python-deps build-tests
 	VIGIL_BIN=$(CURDIR)/.build/debug/vigil python3 -m pytest Tests/system -q -p no:cacheprovider
 	python3 Benchmarks/b9_startup.py --smoke --vigil .build/debug/vigil
 	.build/debug/vigil-bench b0 --smoke
+	.build/debug/vigil-bench b7 --smoke
 
 ## bench: the benchmarks against a release build; results go in docs/benchmarks.md by hand
 bench: deps build-release
 	python3 Benchmarks/b9_startup.py --vigil .build/release/vigil
 	.build/release/vigil-bench b0
+	.build/release/vigil-bench b7
 
 deps:
 	@missing=""; for package in $(APT_PACKAGES); do \
@@ -38,7 +40,7 @@ deps:
 	fi
 
 python-deps:
-	@python3 -c "import pytest, requests, openapi_spec_validator, yaml, rfc8785" 2>/dev/null || \
+	@python3 -c "import pytest, requests, openapi_spec_validator, yaml, rfc8785, jwt, cryptography" 2>/dev/null || \
 		python3 -m pip install --quiet $(PYTHON_PACKAGES)
 
 build:

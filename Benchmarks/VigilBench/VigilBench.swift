@@ -15,7 +15,7 @@ struct VigilBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-bench",
         abstract: "Vigil's in-process benchmarks (run a release build).",
-        subcommands: [WritePath.self]
+        subcommands: [WritePath.self, StaffLogin.self]
     )
 }
 
