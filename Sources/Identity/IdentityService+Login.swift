@@ -136,17 +136,18 @@ extension IdentityService {
         return token
     }
 
-    /// The principal of a live challenge token (locked for the transaction), or nil when the token
-    /// is unknown, of another purpose or population, used, expired or void.
+    /// The principal of a live challenge token, or nil when the token is unknown, of another
+    /// purpose or population, used, expired or void; with `lock`, the row is locked for the transaction.
     func liveChallenge(
-        _ token: String, purpose: ChallengePurpose, population: Population, now: Date, on connection: PostgresConnection, logger: Logger
+        _ token: String, purpose: ChallengePurpose, population: Population, now: Date, lock: Bool = true, on connection: PostgresConnection,
+        logger: Logger
     ) async throws -> UUID? {
         let rows = try await connection.query(
             """
             SELECT principal_id FROM auth_challenges
             WHERE token_hash = \(OpaqueToken.hash(token)) AND purpose = \(purpose.rawValue) AND population = \(population.rawValue)
               AND consumed_at IS NULL AND expires_at > \(now) AND failures < \(settings.maxCodeFailuresPerChallenge)
-            FOR UPDATE
+            \(unescaped: lock ? "FOR UPDATE" : "")
             """,
             logger: logger
         ).decode(UUID.self)
@@ -164,17 +165,7 @@ extension IdentityService {
     /// Whether `token` names a live challenge (read-only: an unknown token writes nothing).
     func challengePrincipal(_ token: String, purpose: ChallengePurpose, population: Population, now: Date, call: AuthCall) async throws -> UUID? {
         try await call.tenant.client.withConnection { connection in
-            let rows = try await connection.query(
-                """
-                SELECT principal_id FROM auth_challenges
-                WHERE token_hash = \(OpaqueToken.hash(token)) AND purpose = \(purpose.rawValue) AND population = \(population.rawValue)
-                  AND consumed_at IS NULL AND expires_at > \(now) AND failures < \(settings.maxCodeFailuresPerChallenge)
-                """,
-                logger: call.logger
-            ).decode(UUID.self)
-            var principal: UUID?
-            for try await id in rows { principal = id }
-            return principal
+            try await liveChallenge(token, purpose: purpose, population: population, now: now, lock: false, on: connection, logger: call.logger)
         }
     }
 }

@@ -305,6 +305,8 @@ extension IdentityService {
         guard let credential = try await call.tenant.client.withConnection({ connection in
             try await Credential.find(population, principalID: authentication.principalID, lock: false, on: connection, logger: call.logger)
         }) else { throw Problem.invalidToken("The account no longer exists.") }
+        // Nothing to verify yet is no failed attempt: it does not count toward the lockout.
+        guard credential.totpEnabled else { throw Problem.secondFactorConflict("Two-factor authentication is not enabled: set it up first") }
         let throttle = try throttle(population, email: credential.email, tenant: call.tenant)
         if let (problem, reason) = try await lockProblem(throttle: throttle, call: call, now: now) {
             throw try await refuseLocked(problem, population: population, principalID: authentication.principalID, call: call, reasonCode: reason)

@@ -35,6 +35,8 @@ let environmentHelp = """
       VIGIL_MAX_BODY_BYTES    largest request body (default 1048576)
       VIGIL_DB_POOL_SIZE      connections per tenant pool (default 10)
       VIGIL_LOG_LEVEL         trace|debug|info|notice|warning|error|critical (default info)
+      VIGIL_BCRYPT_COST       bcrypt cost of new password hashes, 12 to 16 (default 12)
+      VIGIL_MAX_SESSIONS      concurrent sessions per user; a login beyond it ends the oldest (default 3)
       VIGIL_MASTER_KEY_FILE   file (mode 0600) with the 32-byte master key, base64 or 64 hex digits
       VIGIL_MASTER_KEY        the master key itself (set one of the two, not both). Without
                               either, demo and the embedded default generate DATA_DIR/master.key

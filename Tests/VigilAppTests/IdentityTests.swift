@@ -201,6 +201,18 @@ import VigilTesting
         }
     }
 
+    @Test func stepUpWithoutASecondFactorIsAConflictAndCountsNoFailure() async throws {
+        try await withIdentity { flows in
+            let person = try await flows.seed(.customer)
+            let tokens = try await flows.customerTokens(person)
+            for _ in 0..<6 {
+                let response = try await flows.post("/api/customer/step-up", IdentityFlows.body(["code": "123456"]), bearer: tokens.accessToken)
+                #expect(response.status == .conflict)
+            }
+            #expect(try await flows.login(.customer, person).status == .ok)
+        }
+    }
+
     @Test func accessTokensExpireAndAreRefusedOnTheOtherPopulationsRoutes() async throws {
         let clock = TestClock()
         try await withIdentity(clock: clock) { flows in

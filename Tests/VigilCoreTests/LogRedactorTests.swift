@@ -20,6 +20,8 @@ import Testing
         ("api_key: k-123456", "k-123456"),
         ("Authorization: Bearer abcdefgh", "abcdefgh"),
         ("login password=hunter", "hunter"),
+        ("replayed vrt_Zm9vYmFyYmF6cXV4cXV1eF9mb29iYXJiYXpxdXhxdXV4 again", "Zm9vYmFyYmF6cXV4cXV1eF9mb29iYXJiYXpxdXhxdXV4"),
+        ("link vpt_abcdefghijklmnopqrstuvwxyzABCDEF-_ sent", "abcdefghijklmnopqrstuvwxyzABCDEF"),
     ])
     func personalDataAndSecretsAreMasked(text: String, secret: String) {
         let redacted = LogRedactor.redact(text)

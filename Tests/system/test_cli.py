@@ -113,12 +113,13 @@ def test_demo_serves_and_writes_credentials(demo_server):
     credentials = demo_server.data_dir / "demo-credentials.json"
     assert credentials.is_file()
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
-    assert json.loads(credentials.read_text()) == {
-        "tenant": "demo",
-        "base_url": f"http://127.0.0.1:{demo_server.port}",
-        "staff": [],
-        "customers": [],
-    }
+    written = json.loads(credentials.read_text())
+    assert written["tenant"] == "demo"
+    assert written["base_url"] == f"http://127.0.0.1:{demo_server.port}"
+    assert sorted(member["role"] for member in written["staff"]) == sorted(
+        ["admin", "compliance", "manager", "agent", "support", "ib"]
+    )
+    assert len(written["customers"]) == 10
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])

@@ -55,14 +55,7 @@ enum SessionStore {
         population: Population, principalID: UUID, amr: [String], device: ClientDevice, now: Date, settings: IdentitySettings,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> Created {
-        let live = try await connection.query(
-            """
-            SELECT id FROM auth_sessions
-            WHERE population = \(population.rawValue) AND principal_id = \(principalID) AND revoked_at IS NULL AND expires_at > \(now)
-            ORDER BY created_at, id
-            """,
-            logger: logger
-        ).decode(UUID.self).reduce(into: [UUID]()) { $0.append($1) }
+        let live = try await liveIDs(population: population, principalID: principalID, now: now, on: connection, logger: logger)
         let evicted = Array(live.prefix(max(0, live.count - settings.maxConcurrentSessions + 1)))
         for id in evicted { try await revoke(id, reason: "evicted", now: now, on: connection, logger: logger) }
         let sessionID = UUID()
@@ -112,7 +105,7 @@ enum SessionStore {
         ).decode(UUID.self).reduce(into: 0) { count, _ in count += 1 } > 0
     }
 
-    /// The principal's live sessions, oldest first; `except` is left out.
+    /// The principal's live sessions, oldest first, locked for the transaction.
     static func liveIDs(
         population: Population, principalID: UUID, now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> [UUID] {

@@ -38,7 +38,7 @@ public enum LogRedactor {
 
     /// Every pattern below needs a digit, an `@`, or one of these words (lowercased): text with none
     /// of them cannot match, and skipping the regexes keeps the per-request log line cheap.
-    static let patternWords = ["eyj", "bearer", "basic", "password", "passwd", "secret", "token", "api"]
+    static let patternWords = ["eyj", "bearer", "basic", "password", "passwd", "secret", "token", "api", "vrt_", "vmt_", "vet_", "vpt_"]
 
     static func mightHoldSecret(_ text: String) -> Bool {
         if text.utf8.contains(where: { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "@") }) {
@@ -51,6 +51,8 @@ public enum LogRedactor {
     nonisolated(unsafe) private static let patterns: [Regex<AnyRegexOutput>] = [
         // JSON Web Tokens: three base64url segments, the first starting with `eyJ`.
         try! Regex(#"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"#),
+        // Vigil's opaque tokens (refresh, mfa, enrolment, password links): a kind prefix and 256 random bits.
+        try! Regex(#"\bv(?:rt|mt|et|pt)_[A-Za-z0-9_-]{20,}"#),
         // Bearer and Basic credentials.
         try! Regex(#"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"#),
         // key=value secrets inside free text (`password=…`, `token: …`).
