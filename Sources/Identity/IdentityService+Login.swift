@@ -106,7 +106,7 @@ extension IdentityService {
             // A parallel failure may have locked the login since the check above.
             if let until = try await throttle.lockedUntil(now: now, on: unit.connection, logger: unit.logger) {
                 try await recordAuthEvent(&unit, "auth.login_refused", population, locked.principalID, reasonCode: "account_locked")
-                return .failure(.accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: now)))
+                return .failure(.accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: max(now, settings.clock()))))
             }
             if locked.totpEnabled {
                 let token = try await createChallenge(.mfa, for: locked, lifetime: settings.mfaTokenLifetime, now: now, unit: &unit)

@@ -165,7 +165,8 @@ public struct IdentityService: Sendable {
         // A parallel attempt locked the login after this one's first check: it is refused, not counted.
         if let until = failure.lockedUntil, !failure.lockedNow {
             try await recordAuthEvent(&unit, "auth.login_refused", population, principalID, reasonCode: "account_locked", details: ["attempt": .string(reasonCode)])
-            return .accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: now))
+            // Counted from the answer's time: another request's lock may have started after this one began.
+            return .accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: max(now, settings.clock())))
         }
         var details: [String: JSONValue?] = ["failure_count": .integer(Int64(failure.failures))]
         if principalID == nil, let identifier { details["identifier"] = .string(try unit.identifierDigest(identifier)) }
