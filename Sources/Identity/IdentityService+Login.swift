@@ -5,7 +5,7 @@ public import VigilCore
 import VigilStorage
 
 /// The answer to a password login: tokens, or the second step that is due.
-public struct LoginResponse: Codable, Sendable, Equatable {
+public struct LoginResponse: Encodable, Sendable, Equatable {
     public var mfaRequired: Bool?
     public var mfaToken: String?
     public var mfaEnrollmentRequired: Bool?
@@ -42,15 +42,6 @@ public struct LoginResponse: Codable, Sendable, Equatable {
         try container.encodeIfPresent(mfaEnrollmentRequired, forKey: .mfaEnrollmentRequired)
         try container.encodeIfPresent(enrollmentToken, forKey: .enrollmentToken)
     }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        mfaRequired = try container.decodeIfPresent(Bool.self, forKey: .mfaRequired)
-        mfaToken = try container.decodeIfPresent(String.self, forKey: .mfaToken)
-        mfaEnrollmentRequired = try container.decodeIfPresent(Bool.self, forKey: .mfaEnrollmentRequired)
-        enrollmentToken = try container.decodeIfPresent(String.self, forKey: .enrollmentToken)
-        tokens = try? TokenResponse(from: decoder)
-    }
 }
 
 /// The states of a short-lived challenge token (`mfa_token`, enrolment token).
@@ -71,16 +62,13 @@ extension IdentityService {
             throw Problem.invalidField(email.isEmpty ? "/email" : "/password", code: "required", detail: "Email and password are required.")
         }
         let tenant = call.tenant
-        try await tenant.keyring.prepareTenantKey(database: tenant.databaseName, client: tenant.client, logger: call.logger)
-        _ = try await tokenKeys.keys(tenant: tenant, logger: call.logger)
-        let throttle = try throttle(population, email: email, tenant: tenant)
+        try await prepareTokenKeys(call)
+        let throttle = try await throttle(population, email: email, tenant: tenant, logger: call.logger)
         let now = settings.clock()
         let credential = try await tenant.client.withConnection { connection in
             try await Credential.find(population, email: email, on: connection, logger: call.logger)
         }
-        if let (problem, reason) = try await lockProblem(throttle: throttle, call: call, now: now) {
-            throw try await refuseLocked(problem, population: population, principalID: credential?.principalID, call: call, reasonCode: reason)
-        }
+        try await refuseIfLocked(throttle, population: population, principalID: credential?.principalID, call: call, now: now)
         let matches = try await passwords.verify(password, hash: credential?.passwordHash)
         let failureReason: String? =
             switch (credential, matches) {
@@ -95,8 +83,8 @@ extension IdentityService {
             if let failureReason {
                 return .failure(
                     try await recordFailure(
-                        &unit, action: "auth.login_failed", reasonCode: failureReason, population: population, principalID: principalID,
-                        identifier: email, throttle: throttle, call: call, now: now
+                        &unit, action: "auth.login_failed", reasonCode: failureReason, refusal: .invalidCredentials(), population: population,
+                        principalID: principalID, identifier: email, throttle: throttle, call: call, now: now
                     )
                 )
             }
@@ -106,7 +94,7 @@ extension IdentityService {
             // A parallel failure may have locked the login since the check above.
             if let until = try await throttle.lockedUntil(now: now, on: unit.connection, logger: unit.logger) {
                 try await recordAuthEvent(&unit, "auth.login_refused", population, locked.principalID, reasonCode: "account_locked")
-                return .failure(.accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: max(now, settings.clock()))))
+                return .failure(accountLocked(until: until))
             }
             if locked.totpEnabled {
                 let token = try await createChallenge(.mfa, for: locked, lifetime: settings.mfaTokenLifetime, now: now, unit: &unit)

@@ -19,22 +19,20 @@ extension IdentityService {
         _ population: Population, authentication: Authentication, current: String, new: String, call: AuthCall
     ) async throws {
         let now = settings.clock()
-        guard let credential = try await call.tenant.client.withConnection({ connection in
-            try await Credential.find(population, principalID: authentication.principalID, lock: false, on: connection, logger: call.logger)
-        }) else { throw Problem.invalidToken("The account no longer exists.") }
-        let throttle = try throttle(population, email: credential.email, tenant: call.tenant)
-        let context = call.context(as: population, authentication.principalID, sessionID: authentication.sessionID)
-        if let (problem, reason) = try await lockProblem(throttle: throttle, call: call, now: now) {
-            throw try await refuseLocked(problem, population: population, principalID: authentication.principalID, call: call, reasonCode: reason)
+        guard let credential = try await credential(population, principalID: authentication.principalID, call: call) else {
+            throw Problem.invalidToken("The account no longer exists.")
         }
+        let throttle = try await throttle(population, email: credential.email, tenant: call.tenant, logger: call.logger)
+        let context = call.context(as: population, authentication.principalID, sessionID: authentication.sessionID)
+        try await refuseIfLocked(throttle, population: population, principalID: authentication.principalID, call: call, now: now)
         guard try await passwords.verify(current, hash: credential.passwordHash) else {
             let problem = try await call.tenant.write(context, logger: call.logger) { unit in
                 try await recordFailure(
-                    &unit, action: "auth.password_change_failed", reasonCode: "wrong_password", population: population,
-                    principalID: authentication.principalID, identifier: nil, throttle: throttle, call: call, now: now
+                    &unit, action: "auth.password_change_failed", reasonCode: "wrong_password", refusal: .invalidCredentials(),
+                    population: population, principalID: authentication.principalID, identifier: nil, throttle: throttle, call: call, now: now
                 )
             }
-            throw problem.slug == "invalid-code" ? Problem.invalidCredentials() : problem
+            throw problem
         }
         let hash = try await newPasswordHash(new, email: credential.email, pointer: "/new_password")
         try await call.tenant.write(context, logger: call.logger) { unit in

@@ -18,7 +18,7 @@ public struct SecondFactorSetup: Codable, Sendable {
 }
 
 /// `POST …/2fa/verify`: the seed's body, plus tokens when it finished an enrolment login.
-public struct SecondFactorEnabled: Codable, Sendable {
+public struct SecondFactorEnabled: Encodable, Sendable {
     public var enabled = true
     public let backupCodes: [String]
     public var message = "2FA enabled. Save backup codes."
@@ -35,14 +35,6 @@ public struct SecondFactorEnabled: Codable, Sendable {
         try container.encode(backupCodes, forKey: .backupCodes)
         try container.encode(message, forKey: .message)
         try tokens?.encode(to: encoder)
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        enabled = try container.decode(Bool.self, forKey: .enabled)
-        backupCodes = try container.decode([String].self, forKey: .backupCodes)
-        message = try container.decode(String.self, forKey: .message)
-        tokens = try? TokenResponse(from: decoder)
     }
 
     init(backupCodes: [String], tokens: TokenResponse?) {
@@ -126,15 +118,11 @@ extension IdentityService {
     public func loginSecondFactor(_ population: Population, mfaToken: String, code: String, call: AuthCall) async throws -> TokenResponse {
         let now = settings.clock()
         guard let principalID = try await challengePrincipal(mfaToken, purpose: .mfa, population: population, now: now, call: call),
-            let credential = try await call.tenant.client.withConnection({ connection in
-                try await Credential.find(population, principalID: principalID, lock: false, on: connection, logger: call.logger)
-            })
+            let credential = try await credential(population, principalID: principalID, call: call)
         else { throw Problem.invalidMFAToken() }
-        let throttle = try throttle(population, email: credential.email, tenant: call.tenant)
-        if let (problem, reason) = try await lockProblem(throttle: throttle, call: call, now: now) {
-            throw try await refuseLocked(problem, population: population, principalID: principalID, call: call, reasonCode: reason)
-        }
-        _ = try await tokenKeys.keys(tenant: call.tenant, logger: call.logger)
+        let throttle = try await throttle(population, email: credential.email, tenant: call.tenant, logger: call.logger)
+        try await refuseIfLocked(throttle, population: population, principalID: principalID, call: call, now: now)
+        try await prepareTokenKeys(call)
         let outcome: Result<TokenResponse, Problem> = try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
             guard try await liveChallenge(mfaToken, purpose: .mfa, population: population, now: now, on: unit.connection, logger: unit.logger) == principalID,
                 let locked = try await Credential.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
@@ -146,8 +134,8 @@ extension IdentityService {
                 )
                 return .failure(
                     try await recordFailure(
-                        &unit, action: "auth.second_factor_failed", reasonCode: reason, population: population, principalID: principalID,
-                        identifier: nil, throttle: throttle, call: call, now: now
+                        &unit, action: "auth.second_factor_failed", reasonCode: reason, refusal: .invalidCode(), population: population,
+                        principalID: principalID, identifier: nil, throttle: throttle, call: call, now: now
                     )
                 )
             case .accepted(let method):
@@ -159,7 +147,8 @@ extension IdentityService {
         return try outcome.get()
     }
 
-    /// The principal an enrolment call acts for; `nil` answers 401.
+    /// The principal an enrolment call acts for: an unknown enrolment token or another
+    /// population's session is refused.
     func enrollingPrincipal(_ enroller: Enroller, population: Population, now: Date, call: AuthCall) async throws -> UUID {
         switch enroller {
         case .enrollmentToken(let token):
@@ -200,7 +189,7 @@ extension IdentityService {
     public func verifySecondFactor(_ population: Population, enroller: Enroller, code: String, call: AuthCall) async throws -> SecondFactorEnabled {
         let now = settings.clock()
         let principalID = try await enrollingPrincipal(enroller, population: population, now: now, call: call)
-        _ = try await tokenKeys.keys(tenant: call.tenant, logger: call.logger)
+        try await prepareTokenKeys(call)
         let codes = BackupCodes.generate()
         return try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
             guard let credential = try await Credential.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
@@ -235,7 +224,7 @@ extension IdentityService {
             }
             if case .enrollmentToken(let token) = enroller {
                 try await consumeChallenge(token, now: now, on: unit.connection, logger: unit.logger)
-                let throttle = try throttle(population, email: credential.email, tenant: call.tenant)
+                let throttle = try await throttle(population, email: credential.email, tenant: call.tenant, logger: unit.logger)
                 tokens = try await openSession(&unit, credential: credential, amr: ["pwd", "otp"], throttle: throttle, call: call, now: now)
             }
             return SecondFactorEnabled(backupCodes: codes, tokens: tokens)
@@ -302,15 +291,13 @@ extension IdentityService {
     /// `POST …/step-up {"code"}`: marks the session as having verified a second factor now.
     public func stepUp(_ population: Population, authentication: Authentication, code: String, call: AuthCall) async throws -> StepUpResponse {
         let now = settings.clock()
-        guard let credential = try await call.tenant.client.withConnection({ connection in
-            try await Credential.find(population, principalID: authentication.principalID, lock: false, on: connection, logger: call.logger)
-        }) else { throw Problem.invalidToken("The account no longer exists.") }
+        guard let credential = try await credential(population, principalID: authentication.principalID, call: call) else {
+            throw Problem.invalidToken("The account no longer exists.")
+        }
         // Nothing to verify yet is no failed attempt: it does not count toward the lockout.
         guard credential.totpEnabled else { throw Problem.secondFactorConflict("Two-factor authentication is not enabled: set it up first") }
-        let throttle = try throttle(population, email: credential.email, tenant: call.tenant)
-        if let (problem, reason) = try await lockProblem(throttle: throttle, call: call, now: now) {
-            throw try await refuseLocked(problem, population: population, principalID: authentication.principalID, call: call, reasonCode: reason)
-        }
+        let throttle = try await throttle(population, email: credential.email, tenant: call.tenant, logger: call.logger)
+        try await refuseIfLocked(throttle, population: population, principalID: authentication.principalID, call: call, now: now)
         let context = call.context(as: population, authentication.principalID, sessionID: authentication.sessionID)
         let outcome: Result<StepUpResponse, Problem> = try await call.tenant.write(context, logger: call.logger) { unit in
             guard let locked = try await Credential.find(population, principalID: authentication.principalID, lock: true, on: unit.connection, logger: unit.logger)
@@ -319,8 +306,8 @@ extension IdentityService {
             case .rejected(let reason):
                 return .failure(
                     try await recordFailure(
-                        &unit, action: "auth.step_up_failed", reasonCode: reason, population: population, principalID: authentication.principalID,
-                        identifier: nil, throttle: throttle, call: call, now: now
+                        &unit, action: "auth.step_up_failed", reasonCode: reason, refusal: .invalidCode(), population: population,
+                        principalID: authentication.principalID, identifier: nil, throttle: throttle, call: call, now: now
                     )
                 )
             case .accepted(let method):

@@ -52,7 +52,7 @@ extension IdentityService {
             let row = try await call.tenant.client.withConnection({ try await refreshTokenRow(refreshToken, lock: false, on: $0, logger: call.logger) }),
             row.population == population, row.rotated || (!row.sessionRevoked && row.expiresAt > now)
         else { throw Problem.invalidRefreshToken() }
-        _ = try await tokenKeys.keys(tenant: call.tenant, logger: call.logger)
+        try await prepareTokenKeys(call)
         let context = call.context(as: population, row.principalID, sessionID: row.sessionID)
         let outcome: Result<TokenResponse, Problem> = try await call.tenant.write(context, logger: call.logger) { unit in
             guard let locked = try await refreshTokenRow(refreshToken, lock: true, on: unit.connection, logger: unit.logger) else {

@@ -78,10 +78,32 @@ public struct IdentityService: Sendable {
     }
 
     /// The throttle of the login identifier `email`: its key is the identifier's digest, the same
-    /// for an account that exists and one that does not.
-    func throttle(_ population: Population, email: String, tenant: TenantDatabase) throws -> LoginThrottle {
+    /// for an account that exists and one that does not. (The digest needs the tenant key, which
+    /// this process may not have opened yet: another process may have issued the caller's token.)
+    func throttle(_ population: Population, email: String, tenant: TenantDatabase, logger: Logger) async throws -> LoginThrottle {
+        try await tenant.keyring.prepareTenantKey(database: tenant.databaseName, client: tenant.client, logger: logger)
         let subject = try tenant.keyring.identifierDigest("\(population.rawValue):\(Self.normalisedEmail(email))", database: tenant.databaseName)
         return LoginThrottle(population: population, subject: subject, policy: settings.lockout)
+    }
+
+    /// Loads (or makes) the tenant's token keys before a flow that signs tokens opens its unit of
+    /// work: making the first key is a unit of work of its own, which must not wait for a pool
+    /// connection while the flow's transaction holds one.
+    func prepareTokenKeys(_ call: AuthCall) async throws {
+        _ = try await tokenKeys.keys(tenant: call.tenant, logger: call.logger)
+    }
+
+    /// The credential of `principalID`, read outside any transaction.
+    func credential(_ population: Population, principalID: UUID, call: AuthCall) async throws -> Credential? {
+        try await call.tenant.client.withConnection { connection in
+            try await Credential.find(population, principalID: principalID, lock: false, on: connection, logger: call.logger)
+        }
+    }
+
+    /// 429 `account-locked` for a lock ending at `until`, counted from now: a parallel request's
+    /// lock may have started after this request began.
+    func accountLocked(until: Date) -> Problem {
+        .accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: settings.clock()))
     }
 
     func addressThrottle(_ call: AuthCall) -> AddressThrottle? {
@@ -155,18 +177,18 @@ public struct IdentityService: Sendable {
     }
 
     /// Counts a failed attempt (password or code) against the login identifier and the client
-    /// address, records it, and records the lockout it causes. Returns the problem to answer.
+    /// address, records it, and records the lockout it causes. Returns the problem to answer:
+    /// `refusal`, or `account-locked` when a parallel attempt locked the login first.
     func recordFailure(
-        _ unit: inout UnitOfWork, action: String, reasonCode: String, population: Population, principalID: UUID?, identifier: String?,
-        throttle: LoginThrottle, call: AuthCall, now: Date
+        _ unit: inout UnitOfWork, action: String, reasonCode: String, refusal: Problem, population: Population, principalID: UUID?,
+        identifier: String?, throttle: LoginThrottle, call: AuthCall, now: Date
     ) async throws -> Problem {
         let failure = try await throttle.recordFailure(now: now, on: unit.connection, logger: unit.logger)
         if let address = addressThrottle(call) { try await address.recordFailure(now: now, on: unit.connection, logger: unit.logger) }
         // A parallel attempt locked the login after this one's first check: it is refused, not counted.
         if let until = failure.lockedUntil, !failure.lockedNow {
             try await recordAuthEvent(&unit, "auth.login_refused", population, principalID, reasonCode: "account_locked", details: ["attempt": .string(reasonCode)])
-            // Counted from the answer's time: another request's lock may have started after this one began.
-            return .accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: max(now, settings.clock())))
+            return accountLocked(until: until)
         }
         var details: [String: JSONValue?] = ["failure_count": .integer(Int64(failure.failures))]
         if principalID == nil, let identifier { details["identifier"] = .string(try unit.identifierDigest(identifier)) }
@@ -181,29 +203,25 @@ public struct IdentityService: Sendable {
                 payload: ["lock_expires_at": .string(RFC3339.string(until)), "lockout_count": .integer(Int64(failure.lockouts))]
             )
         }
-        return action == "auth.login_failed" ? .invalidCredentials() : .invalidCode()
+        return refusal
     }
 
-    /// Records an attempt refused before any check because the login or the address is locked.
-    func refuseLocked(
-        _ problem: Problem, population: Population, principalID: UUID?, call: AuthCall, reasonCode: String
-    ) async throws -> Problem {
-        try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
-            try await recordAuthEvent(&unit, "auth.login_refused", population, principalID, reasonCode: reasonCode)
-        }
-        return problem
-    }
-
-    /// The lock that refuses an attempt on `throttle` from `call`'s address at `now`, if any.
-    func lockProblem(throttle: LoginThrottle, call: AuthCall, now: Date) async throws -> (problem: Problem, reason: String)? {
-        try await call.tenant.client.withConnection { connection in
+    /// Refuses, and records, an attempt on a locked login or from a blocked address, before any
+    /// password or code is checked.
+    func refuseIfLocked(_ throttle: LoginThrottle, population: Population, principalID: UUID?, call: AuthCall, now: Date) async throws {
+        let refusal: (problem: Problem, reason: String)? = try await call.tenant.client.withConnection { connection in
             if let until = try await throttle.lockedUntil(now: now, on: connection, logger: call.logger) {
-                return (.accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: now)), "account_locked")
+                return (accountLocked(until: until), "account_locked")
             }
             if let address = addressThrottle(call), let until = try await address.blockedUntil(now: now, on: connection, logger: call.logger) {
                 return (.addressBlocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: now)), "address_blocked")
             }
             return nil
         }
+        guard let refusal else { return }
+        try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
+            try await recordAuthEvent(&unit, "auth.login_refused", population, principalID, reasonCode: refusal.reason)
+        }
+        throw refusal.problem
     }
 }

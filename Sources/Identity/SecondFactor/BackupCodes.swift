@@ -6,11 +6,10 @@ public import Crypto
 /// so a copy of the table alone does not allow guessing them offline.
 public enum BackupCodes {
     public static let count = 10
-    static let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+    static let alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
     public static func generate() -> [String] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in String((0..<8).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] }) }
+        (0..<count).map { _ in RandomText.make(length: 8, from: alphabet) }
     }
 
     /// Whether `text` has the shape of a backup code (after ``normalised(_:)``).

@@ -17,9 +17,7 @@ public struct TOTPSecret: Sendable, Equatable {
 
     /// 32 characters from a 64-symbol alphabet: 192 bits, above RFC 4226's 160-bit recommendation.
     public static func generate() -> TOTPSecret {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-        var generator = SystemRandomNumberGenerator()
-        return TOTPSecret(ascii: String((0..<32).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] }))
+        TOTPSecret(ascii: RandomText.make(length: 32, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
     }
 
     /// What an authenticator app is given.

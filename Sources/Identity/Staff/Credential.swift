@@ -14,8 +14,13 @@ struct Credential: Sendable {
     let totpLastStep: Int64?
     let sealedPendingSecret: String?
 
-    var secretPlace: String { "login_credentials.totp_secret:\(population.rawValue):\(principalID.uuidString.lowercased())" }
+    var secretPlace: String { Self.secretPlace(population, principalID) }
     var pendingSecretPlace: String { "login_credentials.totp_pending_secret:\(population.rawValue):\(principalID.uuidString.lowercased())" }
+
+    /// Where a TOTP secret is sealed: the additional data that binds it to its row.
+    static func secretPlace(_ population: Population, _ principalID: UUID) -> String {
+        "login_credentials.totp_secret:\(population.rawValue):\(principalID.uuidString.lowercased())"
+    }
 
     static let columns = """
         c.population, c.principal_id, c.email, c.password_hash,

@@ -37,8 +37,7 @@ extension IdentityService {
         let id = UUID()
         try await tenant.write(.system("demo", sourceService: Self.sourceService), logger: logger) { unit in
             try await insertStaff(id: id, email: email, name: name, role: role, passwordHash: hash, now: now, unit: &unit)
-            let place = "login_credentials.totp_secret:staff:\(id.uuidString.lowercased())"
-            let sealed = try TenantSecrets.seal(totpSecret.ascii, place: place, tenant: tenant)
+            let sealed = try TenantSecrets.seal(totpSecret.ascii, place: Credential.secretPlace(.staff, id), tenant: tenant)
             try await unit.connection.query(
                 "UPDATE login_credentials SET totp_secret = \(sealed), totp_enabled_at = \(now) WHERE population = 'staff' AND principal_id = \(id)",
                 logger: unit.logger
@@ -66,14 +65,16 @@ extension IdentityService {
     }
 
     func insertStaff(id: UUID, email: String, name: String, role: String, passwordHash: String?, now: Date, unit: inout UnitOfWork) async throws {
-        let exists = try await unit.connection.query("SELECT count(*) FROM staff_users WHERE email = \(email)", logger: unit.logger)
-            .decode(Int.self).reduce(into: 0) { $0 += $1 }
-        guard exists == 0 else {
+        let inserted = try await unit.connection.query(
+            """
+            INSERT INTO staff_users (id, email, name, role, created_at) VALUES (\(id), \(email), \(name), \(role), \(now))
+            ON CONFLICT (email) DO NOTHING RETURNING 1
+            """,
+            logger: unit.logger
+        ).decode(Int.self).reduce(0, +)
+        guard inserted == 1 else {
             throw Problem(status: .conflict, slug: "staff-user-exists", title: "A staff user with this email exists")
         }
-        try await unit.connection.query(
-            "INSERT INTO staff_users (id, email, name, role, created_at) VALUES (\(id), \(email), \(name), \(role), \(now))", logger: unit.logger
-        )
         try await unit.connection.query(
             """
             INSERT INTO login_credentials (population, principal_id, email, password_hash, password_changed_at, created_at)

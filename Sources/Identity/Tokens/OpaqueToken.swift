@@ -1,5 +1,6 @@
 public import Foundation
 import Crypto
+import ExtrasBase64
 
 /// Random bearer strings Vigil hands out and keeps only hashed: refresh tokens, `mfa_token`s,
 /// enrolment tokens and password links. The prefix says what a token is, so one kind is never
@@ -13,7 +14,7 @@ public enum OpaqueToken {
     /// `<prefix>_` followed by 256 random bits, base64url without padding.
     public static func generate(prefix: String) -> String {
         let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        return "\(prefix)_\(base64URL(bytes))"
+        return "\(prefix)_\(String(base64Encoding: bytes, options: [.base64UrlAlphabet, .omitPaddingCharacter]))"
     }
 
     /// What is stored in place of the token: its SHA-256.
@@ -23,10 +24,5 @@ public enum OpaqueToken {
 
     public static func hasPrefix(_ prefix: String, _ token: String) -> Bool {
         token.hasPrefix("\(prefix)_")
-    }
-
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import ExtrasBase64
 public import Foundation
 import JWTKit
 public import Logging
@@ -35,7 +36,12 @@ public final class TokenKeys: Sendable {
         let signingKID: String
         let kids: Set<String>
         let jwks: JSONWebKeySet
+        let loadedAt: ContinuousClock.Instant
     }
+
+    /// An unknown `kid` reloads the keys (another process may have rotated), at most this often:
+    /// a stream of forged kids must not turn every request into a key load.
+    static let reloadInterval = Duration.seconds(10)
 
     private let cache = Mutex<[String: TenantKeys]>([:])
     let accessTokenLifetime: TimeInterval
@@ -58,16 +64,16 @@ public final class TokenKeys: Sendable {
     /// (no `none`, no HMAC keyed with a public key) and `kid` one of the tenant's.
     public func verify(_ token: String, tenant: TenantDatabase, now: Date, logger: Logger) async throws(TokenRejection) -> AccessTokenClaims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerData = Self.base64URLDecode(String(parts[0])),
-            let header = try? JSONDecoder().decode(Header.self, from: headerData)
+        guard parts.count == 3,
+            let headerBytes = try? String(parts[0]).base64decoded(options: [.base64UrlAlphabet, .omitPaddingCharacter]),
+            let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes))
         else { throw .malformed }
         guard header.alg == "EdDSA" else { throw .unsupportedAlgorithm }
         guard let kid = header.kid else { throw .unknownKey }
         var keys: TenantKeys
         do {
             keys = try await self.keys(tenant: tenant, logger: logger)
-            if !keys.kids.contains(kid) {
-                // Another process may have rotated: read the keys again once.
+            if !keys.kids.contains(kid), ContinuousClock.now - keys.loadedAt > Self.reloadInterval {
                 cache.withLock { _ = $0.removeValue(forKey: tenant.databaseName) }
                 keys = try await self.keys(tenant: tenant, logger: logger)
             }
@@ -128,12 +134,15 @@ public final class TokenKeys: Sendable {
                 await collection.add(eddsa: EdDSA.PrivateKey(backing: privateKey), kid: JWKIdentifier(string: key.kid))
                 jwks.append(
                     .init(
-                        kty: "OKP", crv: "Ed25519", x: OpaqueToken.base64URL(privateKey.publicKey.rawRepresentation), kid: key.kid,
+                        kty: "OKP", crv: "Ed25519", x: String(base64Encoding: privateKey.publicKey.rawRepresentation, options: [.base64UrlAlphabet, .omitPaddingCharacter]), kid: key.kid,
                         alg: "EdDSA", use: "sig"
                     )
                 )
             }
-            return TenantKeys(collection: collection, signingKID: signing.kid, kids: Set(stored.map(\.kid)), jwks: JSONWebKeySet(keys: jwks))
+            return TenantKeys(
+                collection: collection, signingKID: signing.kid, kids: Set(stored.map(\.kid)), jwks: JSONWebKeySet(keys: jwks),
+                loadedAt: .now
+            )
         }
     }
 
@@ -167,11 +176,5 @@ public final class TokenKeys: Sendable {
         } catch is MadeElsewhere {
             return
         }
-    }
-
-    static func base64URLDecode(_ text: String) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        return Data(base64Encoded: base64)
     }
 }

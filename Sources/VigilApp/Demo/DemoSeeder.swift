@@ -128,9 +128,7 @@ public struct DemoSeeder: Sendable {
 
     /// 20 characters from letters and digits: well past the policy's 12, and easy to paste.
     static func randomPassword() -> String {
-        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<20).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
+        RandomText.make(length: 20, from: "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
     }
 
     private func write(_ credentials: Credentials) throws {
