@@ -38,7 +38,6 @@ let package = Package(
         .target(
             name: "VigilCore",
             dependencies: [
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -53,12 +52,28 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
             ],
             resources: [.copy("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "VigilHTTP",
+            dependencies: [
+                "VigilCore",
+                "VigilStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -68,6 +83,8 @@ let package = Package(
             dependencies: [
                 "VigilCore",
                 "VigilStorage",
+                "VigilHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,6 +99,9 @@ let package = Package(
             dependencies: [
                 "VigilCore",
                 "VigilStorage",
+                "VigilHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 "CQREncode",
                 "CGeoIP",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -108,6 +128,8 @@ let package = Package(
             dependencies: [
                 "VigilCore",
                 "VigilStorage",
+                "VigilHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Audit",
                 "Identity",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -129,8 +151,7 @@ let package = Package(
                 "VigilApp",
                 "VigilCore",
                 "VigilStorage",
-                "Audit",
-                "Identity",
+                "VigilHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -140,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "vigil-bench",
             dependencies: [
-                "VigilApp", "VigilCore", "VigilStorage", "Audit", "Identity",
+                "VigilApp", "VigilCore", "VigilStorage", "VigilHTTP", "Audit", "Identity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -159,7 +180,6 @@ let package = Package(
             dependencies: [
                 "VigilCore",
                 "VigilStorage",
-                "VigilApp",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -170,15 +190,24 @@ let package = Package(
             name: "VigilCoreTests",
             dependencies: [
                 "VigilCore",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilHTTPTests",
+            dependencies: [
+                "VigilHTTP", "VigilCore", "VigilStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VigilStorageTests",
             dependencies: [
-                "VigilStorage", "VigilTesting", "VigilApp",
+                "VigilStorage", "VigilCore", "VigilTesting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
@@ -186,7 +215,7 @@ let package = Package(
         .testTarget(
             name: "AuditTests",
             dependencies: [
-                "Audit", "VigilCore", "VigilStorage", "VigilTesting", "VigilApp",
+                "Audit", "VigilCore", "VigilStorage", "VigilTesting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -197,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "IdentityTests",
             dependencies: [
-                "Identity", "VigilApp", "VigilCore", "VigilStorage", "VigilTesting", "Audit",
+                "Identity", "VigilHTTP", "VigilCore", "VigilStorage", "VigilTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -210,7 +239,7 @@ let package = Package(
         .testTarget(
             name: "VigilAppTests",
             dependencies: [
-                "VigilApp", "VigilCore", "VigilStorage", "VigilTesting", "Audit", "Identity",
+                "VigilApp", "VigilCore", "VigilStorage", "VigilHTTP", "VigilTesting", "Audit", "Identity",
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -140,7 +140,7 @@ struct WritePath: AsyncParsableCommand {
                                 )
                             )
                             try await unit.emit(
-                                OutboxEvent(aggregateType: "account", aggregateID: "\(account)", type: "account.credited", payload: ["customer_id": .string(customer.uuidString), "amount": "1.00"])
+                                OutboxEvent(aggregateType: "account", aggregateID: "\(account)", type: "account.credited", payload: ["customer_id": .identifier(customer), "amount": .amount("1.00")])
                             )
                         }
                         count += 1

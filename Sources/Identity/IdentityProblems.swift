@@ -50,22 +50,11 @@ extension Problem {
         )
     }
 
-    public static func authenticationRequired() -> Problem {
-        Problem(
-            status: .unauthorized, slug: "authentication-required", title: "This route needs an access token",
-            headers: [.wwwAuthenticate: "Bearer"]
-        )
-    }
-
     public static func invalidToken(_ detail: String) -> Problem {
         Problem(
             status: .unauthorized, slug: "invalid-token", title: "The access token is not valid here", detail: detail,
             headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""]
         )
-    }
-
-    public static func wrongScope(expected: String) -> Problem {
-        Problem(status: .forbidden, slug: "wrong-scope", title: "This route is for \(expected) tokens")
     }
 
     public static func stepUpRequired(window: TimeInterval) -> Problem {
@@ -96,8 +85,4 @@ extension Problem {
             errors: [.init(pointer: pointer, code: code, detail: detail)]
         )
     }
-}
-
-extension HTTPField.Name {
-    static let wwwAuthenticate = Self("WWW-Authenticate")!
 }

@@ -44,11 +44,6 @@ public struct LoginResponse: Encodable, Sendable, Equatable {
     }
 }
 
-/// The states of a short-lived challenge token (`mfa_token`, enrolment token).
-enum ChallengePurpose: String {
-    case mfa, enrollment
-}
-
 extension IdentityService {
     /// `POST …/login {"email","password"}`.
     ///
@@ -64,9 +59,9 @@ extension IdentityService {
         let tenant = call.tenant
         try await prepareTokenKeys(call)
         let throttle = try await throttle(population, email: email, tenant: tenant, logger: call.logger)
-        let now = settings.clock()
+        let now = clock.now
         let credential = try await tenant.client.withConnection { connection in
-            try await Credential.find(population, email: email, on: connection, logger: call.logger)
+            try await CredentialStore.find(population, email: email, on: connection, logger: call.logger)
         }
         try await refuseIfLocked(throttle, population: population, principalID: credential?.principalID, call: call, now: now)
         let matches = try await passwords.verify(password, hash: credential?.passwordHash)
@@ -79,81 +74,63 @@ extension IdentityService {
             default: nil
             }
         let principalID = credential?.principalID
-        let outcome: Result<LoginResponse, Problem> = try await tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
-            if let failureReason {
-                return .failure(
-                    try await recordFailure(
-                        &unit, action: "auth.login_failed", reasonCode: failureReason, refusal: .invalidCredentials(), population: population,
-                        principalID: principalID, identifier: email, throttle: throttle, call: call, now: now
-                    )
-                )
-            }
+        let context = call.context(as: population, principalID)
+        if let failureReason {
+            try await tenant.refuse(
+                FailedAttempt(
+                    identity: self, action: "auth.login_failed", reasonCode: failureReason, refusal: .invalidCredentials(), population: population,
+                    principalID: principalID, identifier: email, throttle: throttle, call: call, now: now
+                ),
+                context: context, logger: call.logger
+            )
+        }
+        return try await tenant.write(context, logger: call.logger) { unit in
             guard let credential,
-                let locked = try await Credential.find(population, principalID: credential.principalID, lock: true, on: unit.connection, logger: unit.logger)
+                let locked = try await CredentialStore.find(population, principalID: credential.principalID, lock: true, on: unit.connection, logger: unit.logger)
             else { throw Problem.invalidCredentials() }
             // A parallel failure may have locked the login since the check above.
             if let until = try await throttle.lockedUntil(now: now, on: unit.connection, logger: unit.logger) {
-                try await recordAuthEvent(&unit, "auth.login_refused", population, locked.principalID, reasonCode: "account_locked")
-                return .failure(accountLocked(until: until))
+                throw AuthRefusal(
+                    identity: self, action: "auth.login_refused", population: population, principalID: locked.principalID, reasonCode: "account_locked",
+                    problem: accountLocked(until: until)
+                )
             }
             if locked.totpEnabled {
                 let token = try await createChallenge(.mfa, for: locked, lifetime: settings.mfaTokenLifetime, now: now, unit: &unit)
                 try await recordAuthEvent(&unit, "auth.password_verified", population, locked.principalID, reasonCode: "second_factor_due")
-                return .success(LoginResponse(mfaToken: token))
+                return LoginResponse(mfaToken: token)
             }
             if population == .staff {
                 let token = try await createChallenge(.enrollment, for: locked, lifetime: settings.enrollmentTokenLifetime, now: now, unit: &unit)
                 try await recordAuthEvent(&unit, "auth.password_verified", population, locked.principalID, reasonCode: "enrollment_required")
-                return .success(LoginResponse(enrollmentToken: token))
+                return LoginResponse(enrollmentToken: token)
             }
-            return .success(LoginResponse(tokens: try await openSession(&unit, credential: locked, amr: ["pwd"], throttle: throttle, call: call, now: now)))
+            return LoginResponse(tokens: try await openSession(&unit, credential: locked, amr: ["pwd"], throttle: throttle, call: call, now: now))
         }
-        return try outcome.get()
     }
 
     func createChallenge(_ purpose: ChallengePurpose, for credential: Credential, lifetime: TimeInterval, now: Date, unit: inout UnitOfWork) async throws -> String {
-        let token = OpaqueToken.generate(prefix: purpose == .mfa ? OpaqueToken.mfaPrefix : OpaqueToken.enrollmentPrefix)
-        try await unit.connection.query(
-            """
-            INSERT INTO auth_challenges (token_hash, purpose, population, principal_id, created_at, expires_at)
-            VALUES (\(OpaqueToken.hash(token)), \(purpose.rawValue), \(credential.population.rawValue), \(credential.principalID),
-                    \(now), \(now.addingTimeInterval(lifetime)))
-            """,
+        try await ChallengeStore.create(
+            purpose, population: credential.population, principalID: credential.principalID, lifetime: lifetime, now: now, on: unit.connection,
             logger: unit.logger
         )
-        return token
     }
 
-    /// The principal of a live challenge token, or nil when the token is unknown, of another
-    /// purpose or population, used, expired or void; with `lock`, the row is locked for the transaction.
-    func liveChallenge(
-        _ token: String, purpose: ChallengePurpose, population: Population, now: Date, lock: Bool = true, on connection: PostgresConnection,
-        logger: Logger
-    ) async throws -> UUID? {
-        let rows = try await connection.query(
-            """
-            SELECT principal_id FROM auth_challenges
-            WHERE token_hash = \(OpaqueToken.hash(token)) AND purpose = \(purpose.rawValue) AND population = \(population.rawValue)
-              AND consumed_at IS NULL AND expires_at > \(now) AND failures < \(settings.maxCodeFailuresPerChallenge)
-            \(unescaped: lock ? "FOR UPDATE" : "")
-            """,
-            logger: logger
-        ).decode(UUID.self)
-        var principal: UUID?
-        for try await id in rows { principal = id }
-        return principal
-    }
-
-    func consumeChallenge(_ token: String, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query(
-            "UPDATE auth_challenges SET consumed_at = \(now) WHERE token_hash = \(OpaqueToken.hash(token))", logger: logger
+    /// The principal of a live challenge, its row locked for `unit`'s transaction.
+    func lockedChallenge(_ token: String, purpose: ChallengePurpose, population: Population, now: Date, unit: inout UnitOfWork) async throws -> UUID? {
+        try await ChallengeStore.live(
+            token, purpose: purpose, population: population, maxFailures: settings.maxCodeFailuresPerChallenge, now: now, lock: true,
+            on: unit.connection, logger: unit.logger
         )
     }
 
     /// Whether `token` names a live challenge (read-only: an unknown token writes nothing).
     func challengePrincipal(_ token: String, purpose: ChallengePurpose, population: Population, now: Date, call: AuthCall) async throws -> UUID? {
         try await call.tenant.client.withConnection { connection in
-            try await liveChallenge(token, purpose: purpose, population: population, now: now, lock: false, on: connection, logger: call.logger)
+            try await ChallengeStore.live(
+                token, purpose: purpose, population: population, maxFailures: settings.maxCodeFailuresPerChallenge, now: now, lock: false,
+                on: connection, logger: call.logger
+            )
         }
     }
 }

@@ -18,7 +18,7 @@ extension IdentityService {
     public func changePassword(
         _ population: Population, authentication: Authentication, current: String, new: String, call: AuthCall
     ) async throws {
-        let now = settings.clock()
+        let now = clock.now
         guard let credential = try await credential(population, principalID: authentication.principalID, call: call) else {
             throw Problem.invalidToken("The account no longer exists.")
         }
@@ -26,13 +26,13 @@ extension IdentityService {
         let context = call.context(as: population, authentication.principalID, sessionID: authentication.sessionID)
         try await refuseIfLocked(throttle, population: population, principalID: authentication.principalID, call: call, now: now)
         guard try await passwords.verify(current, hash: credential.passwordHash) else {
-            let problem = try await call.tenant.write(context, logger: call.logger) { unit in
-                try await recordFailure(
-                    &unit, action: "auth.password_change_failed", reasonCode: "wrong_password", refusal: .invalidCredentials(),
-                    population: population, principalID: authentication.principalID, identifier: nil, throttle: throttle, call: call, now: now
-                )
-            }
-            throw problem
+            try await call.tenant.refuse(
+                FailedAttempt(
+                    identity: self, action: "auth.password_change_failed", reasonCode: "wrong_password", refusal: .invalidCredentials(),
+                    population: population, principalID: authentication.principalID, throttle: throttle, call: call, now: now
+                ),
+                context: context, logger: call.logger
+            )
         }
         let hash = try await newPasswordHash(new, email: credential.email, pointer: "/new_password")
         try await call.tenant.write(context, logger: call.logger) { unit in
@@ -42,7 +42,7 @@ extension IdentityService {
             for id in others { try await SessionStore.revoke(id, reason: "password_changed", now: now, on: unit.connection, logger: unit.logger) }
             try await recordAuthEvent(
                 &unit, "auth.password_changed", population, authentication.principalID, sessionID: authentication.sessionID,
-                payload: ["count": .integer(Int64(others.count))]
+                payload: ["count": .count(Int64(others.count))]
             )
         }
     }
@@ -50,57 +50,30 @@ extension IdentityService {
     /// `POST …/password/set {"token","password"}`: sets a password through a single-use link (the
     /// enrolment link of a new user, or a reset), ending every session of the account.
     public func setPassword(_ population: Population, token: String, password: String, call: AuthCall) async throws {
-        let now = settings.clock()
+        let now = clock.now
         let found = try await call.tenant.client.withConnection { connection in
-            let rows = try await connection.query(
-                """
-                SELECT t.principal_id, t.purpose, c.email FROM password_tokens t
-                JOIN login_credentials c ON c.population = t.population AND c.principal_id = t.principal_id
-                WHERE t.token_hash = \(OpaqueToken.hash(token)) AND t.population = \(population.rawValue)
-                  AND t.used_at IS NULL AND t.expires_at > \(now)
-                """,
-                logger: call.logger
-            ).decode((UUID, String, String).self)
-            var found: (principal: UUID, purpose: String, email: String)?
-            for try await row in rows { found = row }
-            return found
+            try await PasswordTokenStore.live(token, population: population, now: now, on: connection, logger: call.logger)
         }
         guard let found else { throw Problem.invalidPasswordToken() }
         let hash = try await newPasswordHash(password, email: found.email, pointer: "/password")
-        try await call.tenant.write(call.context(as: population, found.principal), logger: call.logger) { unit in
-            let spent = try await unit.connection.query(
-                "UPDATE password_tokens SET used_at = \(now) WHERE token_hash = \(OpaqueToken.hash(token)) AND used_at IS NULL RETURNING 1",
-                logger: unit.logger
-            ).decode(Int.self).reduce(into: 0) { $0 += $1 }
-            guard spent == 1 else { throw Problem.invalidPasswordToken() }
-            try await storePassword(hash, population: population, principalID: found.principal, now: now, unit: &unit)
-            for id in try await SessionStore.liveIDs(population: population, principalID: found.principal, now: now, on: unit.connection, logger: unit.logger) {
+        try await call.tenant.write(call.context(as: population, found.principalID), logger: call.logger) { unit in
+            guard try await PasswordTokenStore.spend(token, now: now, on: unit.connection, logger: unit.logger) else { throw Problem.invalidPasswordToken() }
+            try await storePassword(hash, population: population, principalID: found.principalID, now: now, unit: &unit)
+            for id in try await SessionStore.liveIDs(population: population, principalID: found.principalID, now: now, on: unit.connection, logger: unit.logger) {
                 try await SessionStore.revoke(id, reason: "password_set", now: now, on: unit.connection, logger: unit.logger)
             }
-            try await recordAuthEvent(&unit, "auth.password_set", population, found.principal, reasonCode: found.purpose)
+            try await recordAuthEvent(&unit, "auth.password_set", population, found.principalID, reasonCode: found.purpose)
         }
     }
 
     func storePassword(_ hash: String, population: Population, principalID: UUID, now: Date, unit: inout UnitOfWork) async throws {
-        try await unit.connection.query(
-            """
-            UPDATE login_credentials SET password_hash = \(hash), password_changed_at = \(now)
-            WHERE population = \(population.rawValue) AND principal_id = \(principalID)
-            """,
-            logger: unit.logger
-        )
+        try await CredentialStore.storePassword(hash, population: population, principalID: principalID, now: now, on: unit.connection, logger: unit.logger)
     }
 
     /// A single-use password link for the principal, valid for `lifetime`.
     func issuePasswordToken(purpose: String, population: Population, principalID: UUID, lifetime: TimeInterval, now: Date, unit: inout UnitOfWork) async throws -> String {
-        let token = OpaqueToken.generate(prefix: OpaqueToken.passwordPrefix)
-        try await unit.connection.query(
-            """
-            INSERT INTO password_tokens (token_hash, purpose, population, principal_id, created_at, expires_at)
-            VALUES (\(OpaqueToken.hash(token)), \(purpose), \(population.rawValue), \(principalID), \(now), \(now.addingTimeInterval(lifetime)))
-            """,
-            logger: unit.logger
+        try await PasswordTokenStore.issue(
+            purpose: purpose, population: population, principalID: principalID, lifetime: lifetime, now: now, on: unit.connection, logger: unit.logger
         )
-        return token
     }
 }

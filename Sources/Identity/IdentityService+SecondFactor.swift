@@ -77,12 +77,8 @@ extension IdentityService {
                 ascii: try await TenantSecrets.open(sealed, place: credential.secretPlace, tenant: tenant, connection: unit.connection, logger: unit.logger)
             )
             if let step = TOTPCode.acceptedStep(for: code, secret: secret, at: now, lastUsedStep: credential.totpLastStep) {
-                try await unit.connection.query(
-                    """
-                    UPDATE login_credentials SET totp_last_step = \(step)
-                    WHERE population = \(credential.population.rawValue) AND principal_id = \(credential.principalID)
-                    """,
-                    logger: unit.logger
+                try await CredentialStore.recordTOTPStep(
+                    step, population: credential.population, principalID: credential.principalID, on: unit.connection, logger: unit.logger
                 )
                 return .accepted(reason: "totp")
             }
@@ -93,58 +89,39 @@ extension IdentityService {
         guard BackupCodes.looksLikeCode(backup) else { return .rejected(reason: "wrong_code") }
         let tenantKey = try tenant.keyring.tenantKey(database: tenant.databaseName)
         let hash = BackupCodes.hash(backup, principalID: credential.principalID, tenantKey: tenantKey.key)
-        let used = try await unit.connection.query(
-            """
-            UPDATE backup_codes SET used_at = \(now)
-            WHERE population = \(credential.population.rawValue) AND principal_id = \(credential.principalID)
-              AND code_hash = \(hash) AND used_at IS NULL
-            RETURNING 1
-            """,
-            logger: unit.logger
-        ).decode(Int.self).reduce(into: 0) { $0 += $1 }
-        if used > 0 { return .accepted(reason: "backup_code") }
-        let spent = try await unit.connection.query(
-            """
-            SELECT count(*) FROM backup_codes
-            WHERE population = \(credential.population.rawValue) AND principal_id = \(credential.principalID) AND code_hash = \(hash)
-            """,
-            logger: unit.logger
-        ).decode(Int.self).reduce(into: 0) { $0 += $1 }
-        return .rejected(reason: spent > 0 ? "used_backup_code" : "wrong_code")
+        if try await BackupCodeStore.use(hash, population: credential.population, principalID: credential.principalID, now: now, on: unit.connection, logger: unit.logger) {
+            return .accepted(reason: "backup_code")
+        }
+        let spent = try await BackupCodeStore.isSpent(hash, population: credential.population, principalID: credential.principalID, on: unit.connection, logger: unit.logger)
+        return .rejected(reason: spent ? "used_backup_code" : "wrong_code")
     }
 
     /// `POST …/login/2fa {"mfa_token","code"}`: finishes a login with a TOTP or backup code.
     /// A wrong code counts against the token (void after five) and the login's lockout.
     public func loginSecondFactor(_ population: Population, mfaToken: String, code: String, call: AuthCall) async throws -> TokenResponse {
-        let now = settings.clock()
+        let now = clock.now
         guard let principalID = try await challengePrincipal(mfaToken, purpose: .mfa, population: population, now: now, call: call),
             let credential = try await credential(population, principalID: principalID, call: call)
         else { throw Problem.invalidMFAToken() }
         let throttle = try await throttle(population, email: credential.email, tenant: call.tenant, logger: call.logger)
         try await refuseIfLocked(throttle, population: population, principalID: principalID, call: call, now: now)
         try await prepareTokenKeys(call)
-        let outcome: Result<TokenResponse, Problem> = try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
-            guard try await liveChallenge(mfaToken, purpose: .mfa, population: population, now: now, on: unit.connection, logger: unit.logger) == principalID,
-                let locked = try await Credential.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
+        return try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
+            guard try await lockedChallenge(mfaToken, purpose: .mfa, population: population, now: now, unit: &unit) == principalID,
+                let locked = try await CredentialStore.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
             else { throw Problem.invalidMFAToken() }
             switch try await checkCode(code, credential: locked, now: now, tenant: call.tenant, unit: &unit) {
             case .rejected(let reason):
-                try await unit.connection.query(
-                    "UPDATE auth_challenges SET failures = failures + 1 WHERE token_hash = \(OpaqueToken.hash(mfaToken))", logger: unit.logger
-                )
-                return .failure(
-                    try await recordFailure(
-                        &unit, action: "auth.second_factor_failed", reasonCode: reason, refusal: .invalidCode(), population: population,
-                        principalID: principalID, identifier: nil, throttle: throttle, call: call, now: now
-                    )
+                throw FailedAttempt(
+                    identity: self, action: "auth.second_factor_failed", reasonCode: reason, refusal: .invalidCode(), population: population,
+                    principalID: principalID, challengeToken: mfaToken, throttle: throttle, call: call, now: now
                 )
             case .accepted(let method):
-                try await consumeChallenge(mfaToken, now: now, on: unit.connection, logger: unit.logger)
+                try await ChallengeStore.consume(mfaToken, now: now, on: unit.connection, logger: unit.logger)
                 try await recordAuthEvent(&unit, "auth.second_factor_verified", population, principalID, reasonCode: method)
-                return .success(try await openSession(&unit, credential: locked, amr: ["pwd", "otp"], throttle: throttle, call: call, now: now))
+                return try await openSession(&unit, credential: locked, amr: ["pwd", "otp"], throttle: throttle, call: call, now: now)
             }
         }
-        return try outcome.get()
     }
 
     /// The principal an enrolment call acts for: an unknown enrolment token or another
@@ -163,21 +140,15 @@ extension IdentityService {
 
     /// `POST …/2fa/setup`: a new secret, pending until a code from it is verified.
     public func setupSecondFactor(_ population: Population, enroller: Enroller, call: AuthCall) async throws -> SecondFactorSetup {
-        let now = settings.clock()
+        let now = clock.now
         let principalID = try await enrollingPrincipal(enroller, population: population, now: now, call: call)
         let secret = TOTPSecret.generate()
         return try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
-            guard let credential = try await Credential.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
+            guard let credential = try await CredentialStore.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
             else { throw Problem.invalidToken("The account no longer exists.") }
             guard !credential.totpEnabled else { throw Problem.secondFactorConflict("Two-factor authentication is already enabled") }
             let sealed = try TenantSecrets.seal(secret.ascii, place: credential.pendingSecretPlace, tenant: call.tenant)
-            try await unit.connection.query(
-                """
-                UPDATE login_credentials SET totp_pending_secret = \(sealed)
-                WHERE population = \(population.rawValue) AND principal_id = \(principalID)
-                """,
-                logger: unit.logger
-            )
+            try await CredentialStore.storePendingSecret(sealed, population: population, principalID: principalID, on: unit.connection, logger: unit.logger)
             try await recordAuthEvent(&unit, "auth.2fa_setup_started", population, principalID)
             let uri = secret.provisioningURI(account: credential.email, issuer: Self.issuer)
             return SecondFactorSetup(secret: secret.base32, otpauthURI: uri, qrSVG: QRCodeSVG.render(uri) ?? "")
@@ -187,12 +158,12 @@ extension IdentityService {
     /// `POST …/2fa/verify {"code"}`: a code of the pending secret enables 2FA and answers ten
     /// backup codes, shown this once; an enrolment login also gets its tokens.
     public func verifySecondFactor(_ population: Population, enroller: Enroller, code: String, call: AuthCall) async throws -> SecondFactorEnabled {
-        let now = settings.clock()
+        let now = clock.now
         let principalID = try await enrollingPrincipal(enroller, population: population, now: now, call: call)
         try await prepareTokenKeys(call)
         let codes = BackupCodes.generate()
         return try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
-            guard let credential = try await Credential.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
+            guard let credential = try await CredentialStore.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
             else { throw Problem.invalidToken("The account no longer exists.") }
             guard !credential.totpEnabled else { throw Problem.secondFactorConflict("Two-factor authentication is already enabled") }
             guard let pending = credential.sealedPendingSecret else {
@@ -205,25 +176,18 @@ extension IdentityService {
                 throw Problem.invalidCode()
             }
             let sealed = try TenantSecrets.seal(ascii, place: credential.secretPlace, tenant: call.tenant)
-            try await unit.connection.query(
-                """
-                UPDATE login_credentials
-                SET totp_secret = \(sealed), totp_enabled_at = \(now), totp_last_step = \(step), totp_pending_secret = NULL
-                WHERE population = \(population.rawValue) AND principal_id = \(principalID)
-                """,
-                logger: unit.logger
+            try await CredentialStore.enableTOTP(
+                sealedSecret: sealed, step: step, population: population, principalID: principalID, now: now, on: unit.connection, logger: unit.logger
             )
             try await replaceBackupCodes(codes, credential: credential, now: now, tenant: call.tenant, unit: &unit)
-            try await recordAuthEvent(&unit, "auth.2fa_enabled", population, principalID, payload: ["count": .integer(Int64(codes.count))])
+            try await recordAuthEvent(&unit, "auth.2fa_enabled", population, principalID, payload: ["count": .count(Int64(codes.count))])
             var tokens: TokenResponse?
             if case .session(let authentication) = enroller {
                 // A code of the new secret was just verified in this session.
-                try await unit.connection.query(
-                    "UPDATE auth_sessions SET second_factor_at = \(now) WHERE id = \(authentication.sessionID)", logger: unit.logger
-                )
+                try await SessionStore.markSecondFactor(authentication.sessionID, now: now, on: unit.connection, logger: unit.logger)
             }
             if case .enrollmentToken(let token) = enroller {
-                try await consumeChallenge(token, now: now, on: unit.connection, logger: unit.logger)
+                try await ChallengeStore.consume(token, now: now, on: unit.connection, logger: unit.logger)
                 let throttle = try await throttle(population, email: credential.email, tenant: call.tenant, logger: unit.logger)
                 tokens = try await openSession(&unit, credential: credential, amr: ["pwd", "otp"], throttle: throttle, call: call, now: now)
             }
@@ -232,27 +196,17 @@ extension IdentityService {
     }
 
     func replaceBackupCodes(_ codes: [String], credential: Credential, now: Date, tenant: TenantDatabase, unit: inout UnitOfWork) async throws {
-        try await unit.connection.query(
-            "DELETE FROM backup_codes WHERE population = \(credential.population.rawValue) AND principal_id = \(credential.principalID)",
-            logger: unit.logger
-        )
         let key = try tenant.keyring.tenantKey(database: tenant.databaseName).key
-        for code in codes {
-            try await unit.connection.query(
-                """
-                INSERT INTO backup_codes (population, principal_id, code_hash, created_at)
-                VALUES (\(credential.population.rawValue), \(credential.principalID),
-                        \(BackupCodes.hash(code, principalID: credential.principalID, tenantKey: key)), \(now))
-                """,
-                logger: unit.logger
-            )
-        }
+        let hashes = codes.map { BackupCodes.hash($0, principalID: credential.principalID, tenantKey: key) }
+        try await BackupCodeStore.replace(
+            hashes, population: credential.population, principalID: credential.principalID, now: now, on: unit.connection, logger: unit.logger
+        )
     }
 
     /// Refuses a sensitive action unless a second factor was verified in this session within the
     /// step-up window (read from the session row by the authentication middleware).
     public func requireStepUp(_ authentication: Authentication) throws {
-        guard let verified = authentication.secondFactorAt, settings.clock().timeIntervalSince(verified) <= settings.stepUpWindow else {
+        guard let verified = authentication.secondFactorAt, clock.now.timeIntervalSince(verified) <= settings.stepUpWindow else {
             throw Problem.stepUpRequired(window: settings.stepUpWindow)
         }
     }
@@ -261,22 +215,13 @@ extension IdentityService {
     /// staff cannot work without a second factor; their next login enrols again.
     public func disableSecondFactor(_ population: Population, authentication: Authentication, call: AuthCall) async throws -> [String: Bool] {
         try requireStepUp(authentication)
-        let now = settings.clock()
+        let now = clock.now
         return try await call.tenant.write(call.context(as: population, authentication.principalID, sessionID: authentication.sessionID), logger: call.logger) { unit in
-            guard let credential = try await Credential.find(population, principalID: authentication.principalID, lock: true, on: unit.connection, logger: unit.logger),
+            guard let credential = try await CredentialStore.find(population, principalID: authentication.principalID, lock: true, on: unit.connection, logger: unit.logger),
                 credential.totpEnabled
             else { throw Problem.secondFactorConflict("Two-factor authentication is not enabled") }
-            try await unit.connection.query(
-                """
-                UPDATE login_credentials SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, totp_pending_secret = NULL
-                WHERE population = \(population.rawValue) AND principal_id = \(authentication.principalID)
-                """,
-                logger: unit.logger
-            )
-            try await unit.connection.query(
-                "DELETE FROM backup_codes WHERE population = \(population.rawValue) AND principal_id = \(authentication.principalID)",
-                logger: unit.logger
-            )
+            try await CredentialStore.disableTOTP(population: population, principalID: authentication.principalID, on: unit.connection, logger: unit.logger)
+            try await BackupCodeStore.deleteAll(population: population, principalID: authentication.principalID, on: unit.connection, logger: unit.logger)
             try await recordAuthEvent(&unit, "auth.2fa_disabled", population, authentication.principalID, sessionID: authentication.sessionID)
             if population == .staff {
                 for id in try await SessionStore.liveIDs(population: population, principalID: authentication.principalID, now: now, on: unit.connection, logger: unit.logger) {
@@ -290,7 +235,7 @@ extension IdentityService {
 
     /// `POST …/step-up {"code"}`: marks the session as having verified a second factor now.
     public func stepUp(_ population: Population, authentication: Authentication, code: String, call: AuthCall) async throws -> StepUpResponse {
-        let now = settings.clock()
+        let now = clock.now
         guard let credential = try await credential(population, principalID: authentication.principalID, call: call) else {
             throw Problem.invalidToken("The account no longer exists.")
         }
@@ -299,25 +244,20 @@ extension IdentityService {
         let throttle = try await throttle(population, email: credential.email, tenant: call.tenant, logger: call.logger)
         try await refuseIfLocked(throttle, population: population, principalID: authentication.principalID, call: call, now: now)
         let context = call.context(as: population, authentication.principalID, sessionID: authentication.sessionID)
-        let outcome: Result<StepUpResponse, Problem> = try await call.tenant.write(context, logger: call.logger) { unit in
-            guard let locked = try await Credential.find(population, principalID: authentication.principalID, lock: true, on: unit.connection, logger: unit.logger)
+        return try await call.tenant.write(context, logger: call.logger) { unit in
+            guard let locked = try await CredentialStore.find(population, principalID: authentication.principalID, lock: true, on: unit.connection, logger: unit.logger)
             else { throw Problem.invalidToken("The account no longer exists.") }
             switch try await checkCode(code, credential: locked, now: now, tenant: call.tenant, unit: &unit) {
             case .rejected(let reason):
-                return .failure(
-                    try await recordFailure(
-                        &unit, action: "auth.step_up_failed", reasonCode: reason, refusal: .invalidCode(), population: population,
-                        principalID: authentication.principalID, identifier: nil, throttle: throttle, call: call, now: now
-                    )
+                throw FailedAttempt(
+                    identity: self, action: "auth.step_up_failed", reasonCode: reason, refusal: .invalidCode(), population: population,
+                    principalID: authentication.principalID, throttle: throttle, call: call, now: now
                 )
             case .accepted(let method):
-                try await unit.connection.query(
-                    "UPDATE auth_sessions SET second_factor_at = \(now), last_seen_at = \(now) WHERE id = \(authentication.sessionID)", logger: unit.logger
-                )
+                try await SessionStore.markSecondFactor(authentication.sessionID, now: now, on: unit.connection, logger: unit.logger)
                 try await recordAuthEvent(&unit, "auth.step_up", population, authentication.principalID, sessionID: authentication.sessionID, reasonCode: method)
-                return .success(StepUpResponse(stepUpExpiresAt: now.addingTimeInterval(settings.stepUpWindow)))
+                return StepUpResponse(stepUpExpiresAt: now.addingTimeInterval(settings.stepUpWindow))
             }
         }
-        return try outcome.get()
     }
 }

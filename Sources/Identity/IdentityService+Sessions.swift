@@ -9,88 +9,52 @@ public struct RevokedSessions: Codable, Sendable {
 }
 
 extension IdentityService {
-    struct RefreshTokenRow {
-        let sessionID: UUID
-        let population: Population
-        let principalID: UUID
-        let rotated: Bool
-        let expiresAt: Date
-        let sessionRevoked: Bool
-        let amr: [String]
-        let authTime: Date
-    }
-
-    func refreshTokenRow(_ token: String, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> RefreshTokenRow? {
-        let rows = try await connection.query(
-            """
-            SELECT r.session_id, s.population, s.principal_id, r.rotated_at IS NOT NULL, r.expires_at, s.revoked_at IS NOT NULL, s.amr, s.auth_time
-            FROM refresh_tokens r JOIN auth_sessions s ON s.id = r.session_id
-            WHERE r.token_hash = \(OpaqueToken.hash(token))
-            \(unescaped: lock ? "FOR UPDATE" : "")
-            """,
-            logger: logger
-        ).decode((UUID, String, UUID, Bool, Date, Bool, [String], Date).self)
-        var found: RefreshTokenRow?
-        for try await (session, population, principal, rotated, expires, revoked, amr, authTime) in rows {
-            guard let population = Population(rawValue: population) else { continue }
-            found = RefreshTokenRow(
-                sessionID: session, population: population, principalID: principal, rotated: rotated, expiresAt: expires,
-                sessionRevoked: revoked, amr: amr, authTime: authTime
-            )
-        }
-        return found
-    }
-
     /// `POST …/refresh {"refresh_token"}`: a new token pair; the presented refresh token is spent.
     ///
     /// Presenting a spent token again revokes its whole session (the family), with no grace
     /// window: of two concurrent refreshes with one token, the second waits on the row lock, finds
     /// the token spent, and revokes the family (spec 02).
     public func refresh(_ population: Population, refreshToken: String, call: AuthCall) async throws -> TokenResponse {
-        let now = settings.clock()
+        let now = clock.now
         guard OpaqueToken.hasPrefix(OpaqueToken.refreshPrefix, refreshToken),
-            let row = try await call.tenant.client.withConnection({ try await refreshTokenRow(refreshToken, lock: false, on: $0, logger: call.logger) }),
+            let row = try await call.tenant.client.withConnection({ try await RefreshTokenStore.find(refreshToken, lock: false, on: $0, logger: call.logger) }),
             row.population == population, row.rotated || (!row.sessionRevoked && row.expiresAt > now)
         else { throw Problem.invalidRefreshToken() }
         try await prepareTokenKeys(call)
         let context = call.context(as: population, row.principalID, sessionID: row.sessionID)
-        let outcome: Result<TokenResponse, Problem> = try await call.tenant.write(context, logger: call.logger) { unit in
-            guard let locked = try await refreshTokenRow(refreshToken, lock: true, on: unit.connection, logger: unit.logger) else {
+        return try await call.tenant.write(context, logger: call.logger) { unit in
+            guard let locked = try await RefreshTokenStore.find(refreshToken, lock: true, on: unit.connection, logger: unit.logger) else {
                 throw Problem.invalidRefreshToken()
             }
             if locked.rotated {
-                try await SessionStore.revoke(locked.sessionID, reason: "refresh_token_reused", now: now, on: unit.connection, logger: unit.logger)
-                try await recordAuthEvent(
-                    &unit, "auth.refresh_token_reused", population, locked.principalID, sessionID: locked.sessionID, reasonCode: "token_family_revoked"
+                throw AuthRefusal(
+                    identity: self, action: "auth.refresh_token_reused", population: population, principalID: locked.principalID,
+                    sessionID: locked.sessionID, reasonCode: "token_family_revoked", problem: .refreshTokenReused(),
+                    revokeSession: (locked.sessionID, "refresh_token_reused", now)
                 )
-                return .failure(.refreshTokenReused())
             }
             if locked.sessionRevoked || locked.expiresAt <= now {
-                try await recordAuthEvent(
-                    &unit, "auth.refresh_refused", population, locked.principalID, sessionID: locked.sessionID,
-                    reasonCode: locked.sessionRevoked ? "session_revoked" : "expired"
+                throw AuthRefusal(
+                    identity: self, action: "auth.refresh_refused", population: population, principalID: locked.principalID,
+                    sessionID: locked.sessionID, reasonCode: locked.sessionRevoked ? "session_revoked" : "expired", problem: .invalidRefreshToken()
                 )
-                return .failure(.invalidRefreshToken())
             }
-            try await unit.connection.query(
-                "UPDATE refresh_tokens SET rotated_at = \(now) WHERE token_hash = \(OpaqueToken.hash(refreshToken))", logger: unit.logger
-            )
-            let next = try await SessionStore.issueRefreshToken(sessionID: locked.sessionID, now: now, settings: settings, on: unit.connection, logger: unit.logger)
+            try await RefreshTokenStore.rotate(refreshToken, now: now, on: unit.connection, logger: unit.logger)
+            let next = try await RefreshTokenStore.issue(sessionID: locked.sessionID, now: now, settings: settings, on: unit.connection, logger: unit.logger)
             let access = try await accessToken(
                 tenant: call.tenant, population: population, principalID: locked.principalID, sessionID: locked.sessionID, amr: locked.amr,
                 authTime: locked.authTime, now: now, logger: unit.logger
             )
             try await recordAuthEvent(&unit, "session.refreshed", population, locked.principalID, sessionID: locked.sessionID)
-            return .success(
-                TokenResponse(accessToken: access, refreshToken: next, expiresIn: Int(settings.accessTokenLifetime), sessionID: locked.sessionID.uuidString.lowercased())
+            return TokenResponse(
+                accessToken: access, refreshToken: next, expiresIn: Int(settings.accessTokenLifetime), sessionID: locked.sessionID.uuidString.lowercased()
             )
         }
-        return try outcome.get()
     }
 
     /// `POST …/logout`: ends the current session.
     public func logout(_ population: Population, authentication: Authentication, call: AuthCall) async throws {
-        let now = settings.clock()
+        let now = clock.now
         try await call.tenant.write(call.context(as: population, authentication.principalID, sessionID: authentication.sessionID), logger: call.logger) { unit in
             try await SessionStore.revoke(authentication.sessionID, reason: "logout", now: now, on: unit.connection, logger: unit.logger)
             try await recordAuthEvent(&unit, "auth.logout", population, authentication.principalID, sessionID: authentication.sessionID)
@@ -99,7 +63,7 @@ extension IdentityService {
 
     /// `GET …/sessions`: my live sessions, newest first.
     public func sessions(_ population: Population, authentication: Authentication, call: AuthCall) async throws -> [SessionSummary] {
-        let now = settings.clock()
+        let now = clock.now
         return try await call.tenant.client.withConnection { connection in
             try await SessionStore.list(
                 population: population, principalID: authentication.principalID, current: authentication.sessionID, now: now, on: connection,
@@ -110,7 +74,7 @@ extension IdentityService {
 
     /// `DELETE …/sessions/{id}`: revokes one of my sessions (another user's is not found).
     public func revokeSession(_ population: Population, id: UUID, authentication: Authentication, call: AuthCall) async throws {
-        let now = settings.clock()
+        let now = clock.now
         try await call.tenant.write(call.context(as: population, authentication.principalID, sessionID: authentication.sessionID), logger: call.logger) { unit in
             let mine = try await SessionStore.liveIDs(population: population, principalID: authentication.principalID, now: now, on: unit.connection, logger: unit.logger)
             guard mine.contains(id) else { throw Problem.notFound("You have no live session with this id.") }
@@ -121,7 +85,7 @@ extension IdentityService {
 
     /// `POST …/sessions/revoke-others`: ends every session of mine but this one.
     public func revokeOtherSessions(_ population: Population, authentication: Authentication, call: AuthCall) async throws -> RevokedSessions {
-        let now = settings.clock()
+        let now = clock.now
         return try await call.tenant.write(call.context(as: population, authentication.principalID, sessionID: authentication.sessionID), logger: call.logger) { unit in
             let others = try await SessionStore.liveIDs(population: population, principalID: authentication.principalID, now: now, on: unit.connection, logger: unit.logger)
                 .filter { $0 != authentication.sessionID }
@@ -131,7 +95,7 @@ extension IdentityService {
             try await recordAuthEvent(
                 &unit, "session.others_revoked", population, authentication.principalID, sessionID: authentication.sessionID,
                 details: ["revoked_session_ids": .array(others.map { .string($0.uuidString.lowercased()) })],
-                payload: ["count": .integer(Int64(others.count))]
+                payload: ["count": .count(Int64(others.count))]
             )
             return RevokedSessions(revoked: others.count)
         }
@@ -140,7 +104,7 @@ extension IdentityService {
     /// Confirms an access token against its session row: a revoked or expired session, or one of
     /// another principal, refuses the token at once (not only after the token expires).
     public func authenticate(bearer token: String, tenant: TenantDatabase, logger: Logger) async throws -> Authentication {
-        let now = settings.clock()
+        let now = clock.now
         let claims: AccessTokenClaims
         do {
             claims = try await tokenKeys.verify(token, tenant: tenant, now: now, logger: logger)

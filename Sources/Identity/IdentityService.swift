@@ -57,13 +57,15 @@ public struct TokenResponse: Codable, Sendable, Equatable {
 /// its problem; bcrypt runs before any transaction opens, so no connection waits on it.
 public struct IdentityService: Sendable {
     public let settings: IdentitySettings
+    public let clock: WallClock
     public let passwords: PasswordHasher
     public let tokenKeys: TokenKeys
 
-    public init(settings: IdentitySettings) {
+    public init(settings: IdentitySettings, clock: WallClock = .system) {
         self.settings = settings
+        self.clock = clock
         passwords = PasswordHasher(cost: settings.bcryptCost)
-        tokenKeys = TokenKeys(accessTokenLifetime: settings.accessTokenLifetime)
+        tokenKeys = TokenKeys(accessTokenLifetime: settings.accessTokenLifetime, clock: clock)
     }
 
     static let sourceService = "identity"
@@ -96,14 +98,14 @@ public struct IdentityService: Sendable {
     /// The credential of `principalID`, read outside any transaction.
     func credential(_ population: Population, principalID: UUID, call: AuthCall) async throws -> Credential? {
         try await call.tenant.client.withConnection { connection in
-            try await Credential.find(population, principalID: principalID, lock: false, on: connection, logger: call.logger)
+            try await CredentialStore.find(population, principalID: principalID, lock: false, on: connection, logger: call.logger)
         }
     }
 
     /// 429 `account-locked` for a lock ending at `until`, counted from now: a parallel request's
     /// lock may have started after this request began.
     func accountLocked(until: Date) -> Problem {
-        .accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: settings.clock()))
+        .accountLocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: clock.now))
     }
 
     func addressThrottle(_ call: AuthCall) -> AddressThrottle? {
@@ -155,7 +157,7 @@ public struct IdentityService: Sendable {
     /// customer's key for customers) and an outbox event carrying ids and codes only.
     func recordAuthEvent(
         _ unit: inout UnitOfWork, _ action: String, _ population: Population, _ principalID: UUID?, sessionID: UUID? = nil,
-        reasonCode: String? = nil, details: [String: JSONValue?] = [:], payload: [String: JSONValue] = [:]
+        reasonCode: String? = nil, details: [String: JSONValue?] = [:], payload: [String: PayloadValue] = [:]
     ) async throws {
         var recorded = details.compactMapValues { $0 }
         if let sessionID { recorded["session_id"] = .string(sessionID.uuidString.lowercased()) }
@@ -167,10 +169,10 @@ public struct IdentityService: Sendable {
             )
         )
         var members = payload
-        members["principal_type"] = .string(population.entityType)
-        if let principalID { members["principal_id"] = .string(principalID.uuidString.lowercased()) }
-        if let sessionID { members["session_id"] = .string(sessionID.uuidString.lowercased()) }
-        if let reasonCode { members["reason_code"] = .string(reasonCode) }
+        members["principal_type"] = .code(population.entityType)
+        if let principalID { members["principal_id"] = .identifier(principalID) }
+        if let sessionID { members["session_id"] = .identifier(sessionID) }
+        if let reasonCode { members["reason_code"] = .code(reasonCode) }
         try await unit.emit(
             OutboxEvent(aggregateType: population.entityType, aggregateID: principalID?.uuidString.lowercased() ?? "unknown", type: action, payload: members)
         )
@@ -194,13 +196,13 @@ public struct IdentityService: Sendable {
         if principalID == nil, let identifier { details["identifier"] = .string(try unit.identifierDigest(identifier)) }
         try await recordAuthEvent(
             &unit, action, population, principalID, reasonCode: reasonCode, details: details,
-            payload: ["failure_count": .integer(Int64(failure.failures))]
+            payload: ["failure_count": .count(Int64(failure.failures))]
         )
         if failure.lockedNow, let until = failure.lockedUntil {
             try await recordAuthEvent(
                 &unit, "auth.account_locked", population, principalID, reasonCode: "too_many_failures",
                 details: ["lock_expires_at": .string(RFC3339.string(until)), "lockout_count": .integer(Int64(failure.lockouts))],
-                payload: ["lock_expires_at": .string(RFC3339.string(until)), "lockout_count": .integer(Int64(failure.lockouts))]
+                payload: ["lock_expires_at": .time(until), "lockout_count": .count(Int64(failure.lockouts))]
             )
         }
         return refusal
@@ -219,9 +221,12 @@ public struct IdentityService: Sendable {
             return nil
         }
         guard let refusal else { return }
-        try await call.tenant.write(call.context(as: population, principalID), logger: call.logger) { unit in
-            try await recordAuthEvent(&unit, "auth.login_refused", population, principalID, reasonCode: refusal.reason)
-        }
-        throw refusal.problem
+        try await call.tenant.refuse(
+            AuthRefusal(
+                identity: self, action: "auth.login_refused", population: population, principalID: principalID, reasonCode: refusal.reason,
+                problem: refusal.problem
+            ),
+            context: call.context(as: population, principalID), logger: call.logger
+        )
     }
 }

@@ -1,7 +1,7 @@
 public import Foundation
 
-/// The knobs of identity (spec 02), with the spec's defaults. Tests shorten times through `clock`
-/// and lower the bcrypt cost; production keeps cost ≥ 12 (``AppConfiguration`` enforces it).
+/// The knobs of identity (spec 02), with the spec's defaults. Tests lower the bcrypt cost;
+/// production keeps cost ≥ 12 (``read(from:)`` enforces it).
 public struct IdentitySettings: Sendable {
     public var bcryptCost: UInt8 = 12
     public var accessTokenLifetime: TimeInterval = 15 * 60
@@ -17,7 +17,6 @@ public struct IdentitySettings: Sendable {
     public var lockout = LockoutPolicy()
     /// Wrong codes one `mfa_token` allows before it is void.
     public var maxCodeFailuresPerChallenge = 5
-    public var clock: @Sendable () -> Date = { Date() }
 
     public init() {}
 }

@@ -1,50 +1,58 @@
-import Audit
-import VigilCore
+public import Configuration
 public import Hummingbird
-public import Identity
 public import Logging
 public import Prometheus
 public import ServiceLifecycle
+public import VigilCore
+public import VigilHTTP
 public import VigilStorage
 
-/// What the application needs from the outside world; tests replace fields, production uses `.live`.
+/// What the application needs from the outside world; tests replace fields, production uses the defaults.
 public struct AppDependencies: Sendable {
     public var logger: Logger
     public var metrics: PrometheusCollectorRegistry
     /// The root of the keyring (decision 18): from `VIGIL_MASTER_KEY_FILE`/`VIGIL_MASTER_KEY`, or the demo's generated file.
     public var masterKey: MasterKey
+    /// The domains the application runs, in order (decision 21). Tests add a domain of their own.
+    public var domains: [Domain]
+    /// Where domains read their settings.
+    public var settings: ConfigReader
+    public var clock: WallClock
     /// Services started before and stopped after everything else (the embedded cluster).
     public var foundationServices: [any Service]
-    /// Runs once the schema is up to date and before the server accepts connections (the demo seeds here).
-    public var afterMigrations: (@Sendable (DatabaseServer, TenantDirectory, Logger) async throws -> Void)?
-    /// Extra routes a test registers on the root router and on the tenant-scoped `/api` group, to
-    /// exercise the platform's middleware and the write path on routes of its own.
-    public var additionalRoutes: (@Sendable (Router<VigilRequestContext>, RouterGroup<VigilRequestContext>) -> Void)?
-    /// Identity's settings; nil takes them from the configuration (tests set a clock and a low bcrypt cost).
-    public var identitySettings: IdentitySettings?
+    /// Whether to create the demo tenant and its data once migrations have run (`vigil demo`).
+    public var seedsDemo: Bool
 
     public init(
         logger: Logger,
         metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         masterKey: MasterKey,
+        domains: [Domain] = VigilDomains.all,
+        settings: ConfigReader = ConfigReader(provider: EnvironmentVariablesProvider()),
+        clock: WallClock = .system,
         foundationServices: [any Service] = [],
-        afterMigrations: (@Sendable (DatabaseServer, TenantDirectory, Logger) async throws -> Void)? = nil,
-        additionalRoutes: (@Sendable (Router<VigilRequestContext>, RouterGroup<VigilRequestContext>) -> Void)? = nil,
-        identitySettings: IdentitySettings? = nil
+        seedsDemo: Bool = false
     ) {
-        self.identitySettings = identitySettings
         self.logger = logger
         self.metrics = metrics
         self.masterKey = masterKey
+        self.domains = domains
+        self.settings = settings
+        self.clock = clock
         self.foundationServices = foundationServices
-        self.afterMigrations = afterMigrations
-        self.additionalRoutes = additionalRoutes
+        self.seedsDemo = seedsDemo
     }
 }
 
-/// Builds the Vigil application on `database`: the router, its middleware, and the services
-/// (tenant pools, the audit sequencer) that run with it. Migrations of the catalog and every tenant
-/// run before the server accepts connections.
+/// The route table of `domains` with the platform's own routes: what the router, the OpenAPI
+/// check and the audited-routes walk read.
+public func routeTable(_ domains: [Domain]) throws -> RouteTable {
+    try RouteTable(PlatformRoutes.declarations + domains.flatMap(\.routes))
+}
+
+/// Builds the Vigil application on `database`: every domain started, the router built from the
+/// route table, and the services (tenant pools, the domains' services) that run with it.
+/// Migrations of the catalog and every tenant run before the server accepts connections.
 public func buildApplication(
     _ configuration: AppConfiguration,
     database: DatabaseServer,
@@ -53,20 +61,35 @@ public func buildApplication(
     let directory = TenantDirectory(
         server: database, poolSize: configuration.poolSize, keyring: Keyring(masterKey: dependencies.masterKey), logger: dependencies.logger
     )
-    let router = try buildRouter(configuration, directory: directory, dependencies: dependencies)
+    let context = DomainContext(directory: directory, configuration: dependencies.settings, clock: dependencies.clock, logger: dependencies.logger)
+    var started: [DomainRuntime] = []
+    for domain in dependencies.domains { started.append(try await domain.start(context)) }
+    let runtimes = started
+    let router = try VigilRouter.build(
+        table: try routeTable(dependencies.domains),
+        controllers: PlatformRoutes.controllers(directory: directory, metrics: dependencies.metrics) + runtimes.flatMap(\.controllers),
+        authenticators: runtimes.flatMap(\.authenticators),
+        directory: directory,
+        metrics: dependencies.metrics,
+        options: .init(trustedProxies: configuration.trustedProxies, maxBodyBytes: configuration.maxBodyBytes)
+    )
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Vigil"),
         logger: dependencies.logger
     )
     app.addServices(dependencies.foundationServices)
-    let sequencer = SequencerService(directory: directory, logger: dependencies.logger)
-    app.addServices(directory, sequencer)
+    app.addServices(directory)
+    app.addServices(runtimes.flatMap(\.services))
+    let bootstrap = DatabaseBootstrap(server: database, domains: dependencies.domains)
     app.beforeServerStarts {
-        try await DatabaseBootstrap(server: database).migrateEverything(logger: dependencies.logger)
+        try await bootstrap.migrateEverything(logger: dependencies.logger)
         try await checkMasterKey(directory: directory, logger: dependencies.logger)
-        sequencer.start()
-        try await dependencies.afterMigrations?(database, directory, dependencies.logger)
+        for runtime in runtimes { try await runtime.afterMigrations?() }
+        if dependencies.seedsDemo {
+            try await DemoSeeder(bootstrap: bootstrap, configuration: configuration, seeds: runtimes.compactMap(\.demoSeed))
+                .seed(directory: directory, logger: dependencies.logger)
+        }
     }
     return app
 }
@@ -78,45 +101,4 @@ func checkMasterKey(directory: TenantDirectory, logger: Logger) async throws {
         guard let tenant = try await directory.tenant(slug: record.slug) else { continue }
         try await tenant.keyring.prepareTenantKey(database: tenant.databaseName, client: tenant.client, logger: logger)
     }
-}
-
-/// The router with every route Vigil serves; `buildApplication` wraps it in an application.
-public func buildRouter(
-    _ configuration: AppConfiguration,
-    directory: TenantDirectory,
-    dependencies: AppDependencies
-) throws -> Router<VigilRequestContext> {
-    let router = Router(context: VigilRequestContext.self)
-    router.add(middleware: RequestMetadataMiddleware(trustedProxies: configuration.trustedProxies))
-    router.add(middleware: AccessLogMiddleware(registry: dependencies.metrics))
-    router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: ProblemMiddleware(maxBodyBytes: configuration.maxBodyBytes))
-    router.add(middleware: RequestGuardMiddleware(maxBodyBytes: configuration.maxBodyBytes))
-
-    HealthController(directory: directory).addRoutes(to: router)
-    MetricsController(registry: dependencies.metrics).addRoutes(to: router)
-    try OpenAPIController().addRoutes(to: router)
-
-    let identity = IdentityService(settings: dependencies.identitySettings ?? configuration.identitySettings)
-    router.group(".well-known")
-        .add(middleware: TenantMiddleware(directory: directory))
-        .get("jwks.json") { _, context -> Response in
-            guard let tenant = context.tenant else { throw Problem.unknownTenant() }
-            let body = try context.responseEncoder.encode(try await identity.tokenKeys.jwks(tenant: tenant, logger: context.logger))
-            return Response(
-                status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
-            )
-        }
-
-    // Authentication runs before idempotency: a key's scope includes the principal.
-    let tenantScoped = router.group("api")
-        .add(middleware: TenantMiddleware(directory: directory))
-        .add(middleware: AuthenticationMiddleware(identity: identity))
-        .add(middleware: IdempotencyMiddleware())
-    TenantController().addRoutes(to: tenantScoped)
-    IdentityController(identity: identity).addRoutes(to: tenantScoped)
-
-    dependencies.additionalRoutes?(router, tenantScoped)
-    return router
 }

@@ -4,9 +4,9 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
-import Audit
 import VigilApp
 import VigilCore
+import VigilHTTP
 import VigilStorage
 
 @main
@@ -16,9 +16,35 @@ struct Vigil: AsyncParsableCommand {
         abstract: "Vigil: CRM, double-entry ledger and compliance back office for forex/CFD brokers.",
         discussion: environmentHelp + "\nEvery command takes --data-dir DIR (see 'vigil help <command>').",
         version: VigilVersion.current,
-        subcommands: [Serve.self, Demo.self, Migrate.self, Tenant.self, User.self, AuditCommand.self, Version.self]
+        subcommands: [Serve.self, Demo.self, Migrate.self, Tenant.self] + VigilDomains.all.flatMap(\.commands) + [Version.self]
     )
+
+    /// Parses like any command; a domain's command then runs with the environment it needs.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if let domainCommand = command as? any DomainCommand {
+                let configuration = try domainCommand.common.configuration()
+                let environment = LiveCommandEnvironment(configuration, configuration: settingsReader, logger: commandLogger(configuration))
+                try await domainCommand.run(in: environment)
+            } else if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
+
+/// Where `vigil` and every domain read their settings: the environment.
+let settingsReader = ConfigReader(provider: EnvironmentVariablesProvider())
+
+/// Every domain's environment variables, for the help text.
+let domainSettingsHelp = VigilDomains.all.flatMap(\.settings).map { setting in
+    "  " + setting.variable.padding(toLength: 22, withPad: " ", startingAt: 0) + "  " + setting.help
+}.joined(separator: "\n")
 
 /// The configuration every serving command reads, shown by `--help`.
 let environmentHelp = """
@@ -35,23 +61,20 @@ let environmentHelp = """
       VIGIL_MAX_BODY_BYTES    largest request body (default 1048576)
       VIGIL_DB_POOL_SIZE      connections per tenant pool (default 10)
       VIGIL_LOG_LEVEL         trace|debug|info|notice|warning|error|critical (default info)
-      VIGIL_BCRYPT_COST       bcrypt cost of new password hashes, 12 to 16 (default 12)
-      VIGIL_MAX_SESSIONS      concurrent sessions per user; a login beyond it ends the oldest (default 3)
       VIGIL_MASTER_KEY_FILE   file (mode 0600) with the 32-byte master key, base64 or 64 hex digits
       VIGIL_MASTER_KEY        the master key itself (set one of the two, not both). Without
                               either, demo and the embedded default generate DATA_DIR/master.key
                               (0600) once and warn; an external catalog requires one.
-    """
 
-/// Flags every command takes.
-struct CommonOptions: ParsableArguments {
-    @Option(name: .long, help: "Data directory (env VIGIL_DATA_DIR, default ./.vigil).")
-    var dataDir: String?
+    """ + domainSettingsHelp + "\n"
 
+extension CommonOptions {
+    /// The configuration from the environment with this command's flags, every domain's settings checked.
     func configuration() throws -> AppConfiguration {
         var configuration: AppConfiguration
         do {
-            configuration = try AppConfiguration.fromEnvironment()
+            configuration = try AppConfiguration.fromEnvironment(settingsReader)
+            for domain in VigilDomains.all { try domain.checkSettings(settingsReader) }
         } catch {
             throw fail(error)
         }
@@ -195,84 +218,6 @@ struct Tenant: AsyncParsableCommand {
                     print("\(tenant.slug)\t\(tenant.hosts.joined(separator: ","))\t\(tenant.databaseURL)")
                 }
             }
-        }
-    }
-}
-
-struct User: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Manage staff users.",
-        subcommands: [Create.self]
-    )
-
-    struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Create a staff user and print their one-time enrolment link.",
-            discussion: """
-                The user has no password until the link sets it (single use, valid 72 hours); their first login \
-                then enrols TOTP. Use it for a new tenant's first admin.
-                """
-        )
-
-        @OptionGroup var common: CommonOptions
-        @Option(help: "The tenant's slug.") var tenant: String
-        @Option(help: "The user's email address (their login).") var email: String
-        @Option(help: "The user's role (roles gain their permissions with access control).") var role: String = "admin"
-        @Option(help: "The user's display name (default: the email).") var name: String?
-
-        func run() async throws {
-            let configuration = try common.configuration()
-            do {
-                let (user, baseURL) = try await VigilRuntime.createStaffUser(
-                    tenant: tenant, email: email, name: name, role: role, configuration, logger: commandLogger(configuration)
-                )
-                print("Created staff user \(user.id.uuidString.lowercased()) (\(email), role \(role)) in tenant \(tenant).")
-                print("Enrolment link (single use, valid until \(RFC3339.string(user.expiresAt))):")
-                print("  \(baseURL)/enrol#token=\(user.enrolmentToken)")
-                print("The link's token sets the password through POST /api/admin/auth/password/set {\"token\",\"password\"}.")
-            } catch {
-                throw fail(error)
-            }
-        }
-    }
-}
-
-struct AuditCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "audit",
-        abstract: "Check the audit trail.",
-        subcommands: [Verify.self]
-    )
-
-    struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Recompute each tenant's hash chain from its entries (docs/audit-format.md).",
-            discussion: """
-                Prints one line per tenant. Exit status: 0 every chain intact; 1 a chain differs (the line names \
-                the first entry that differs, by id and chain_seq); 2 intact, but entries have waited unsequenced \
-                for more than 5 s (is a server's sequencer running?); 3 verification could not run.
-                """
-        )
-
-        @OptionGroup var common: CommonOptions
-        @Option(help: "Verify only this tenant.") var tenant: String?
-
-        func run() async throws {
-            let configuration = try common.configuration()
-            let logger = commandLogger(configuration)
-            let results: [(tenant: String, result: ChainVerification)]
-            do {
-                results = try await VigilRuntime.verifyAudit(tenant: tenant, configuration, logger: logger)
-            } catch {
-                FileHandle.standardError.write(Data("vigil: \(operatorDescription(of: error))\n".utf8))
-                throw ExitCode(3)
-            }
-            if results.isEmpty { print("no tenants") }
-            for (slug, result) in results { print("tenant \(slug): \(result.summary)") }
-            // A broken chain outranks a lagging one: 1 if any tenant's chain differs, else 2 if any lags.
-            let codes = Set(results.map(\.result.exitCode))
-            if codes.contains(1) { throw ExitCode(1) }
-            if codes.contains(2) { throw ExitCode(2) }
         }
     }
 }

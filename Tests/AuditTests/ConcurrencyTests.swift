@@ -7,7 +7,7 @@ import VigilTesting
 
 @Suite struct ConcurrencyTests {
     @Test func thirtyTwoWritersInParallelLeaveAGapFreeChainThatVerifies() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             let perWriter = 10
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -41,7 +41,7 @@ import VigilTesting
     }
 
     @Test func aWriterKilledMidTransactionLeavesNoEntry() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             let writer = Task {
                 try await fixture.tenant.write(.system("doomed"), logger: fixture.logger) { unit in
@@ -81,7 +81,7 @@ import VigilTesting
     }
 
     @Test func twoSequencersNeverInterleave() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             for index in 0..<20 { try await Widgets.add("w\(index)", in: fixture.tenant, logger: fixture.logger) }
             async let first = AuditSequencer(batchLimit: 3).sequenceAll(on: fixture.sequencerClient, logger: fixture.logger)

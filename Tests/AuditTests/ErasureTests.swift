@@ -38,13 +38,13 @@ import VigilTesting
                 )
             )
             try await unit.emit(
-                OutboxEvent(aggregateType: "customer", aggregateID: customer.uuidString, type: "customer.updated", payload: ["customer_id": .string(customer.uuidString), "status": "active"])
+                OutboxEvent(aggregateType: "customer", aggregateID: customer.uuidString, type: "customer.updated", payload: ["customer_id": .identifier(customer), "status": .code("active")])
             )
         }
     }
 
     @Test func sealedFieldsReadBackUntilTheKeyIsDestroyedAndHashesStillVerify() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             let customer = UUID()
             try await Self.writeAboutCustomer(customer, fixture: fixture)
             try await AuditSequencer().sequenceAll(on: fixture.sequencerClient, logger: fixture.logger)
@@ -70,7 +70,7 @@ import VigilTesting
             try await fixture.tenant.write(.system("erasure"), logger: fixture.logger) { unit in
                 #expect(try await unit.destroyCustomerKeys(customer) == 1)
                 try await unit.record(AuditRecord(action: "customer.erased", entityType: "customer", entityID: customer.uuidString, customerID: customer, reasonCode: "gdpr_art17"))
-                try await unit.emit(OutboxEvent(aggregateType: "customer", aggregateID: customer.uuidString, type: "customer.erased", payload: ["customer_id": .string(customer.uuidString)]))
+                try await unit.emit(OutboxEvent(aggregateType: "customer", aggregateID: customer.uuidString, type: "customer.erased", payload: ["customer_id": .identifier(customer)]))
             }
             try await AuditSequencer().sequenceAll(on: fixture.sequencerClient, logger: fixture.logger)
 
@@ -95,7 +95,7 @@ import VigilTesting
 
     @Test func aKeyDestroyedByAnotherProcessIsNotUsedFromThisOnesCache() async throws {
         let masterKey = MasterKey.generate()
-        try await TenantFixture.with(masterKey: masterKey) { fixture in
+        try await TenantFixture.audit(masterKey: masterKey) { fixture in
             let customer = UUID()
             // This process writes twice, so the customer's key is cached from a committed row.
             try await Self.writeAboutCustomer(customer, fixture: fixture)
@@ -132,13 +132,13 @@ import VigilTesting
     }
 
     @Test func unknownIdentifiersAreStoredAsKeyedDigests() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             let digests = try await fixture.tenant.write(.system("identity"), logger: fixture.logger) { unit -> [String] in
                 let first = try unit.identifierDigest("Ghost@Example.org ")
                 let second = try unit.identifierDigest("ghost@example.org")
                 let other = try unit.identifierDigest("other@example.org")
                 try await unit.record(AuditRecord(action: "login.failed", entityType: "session", reasonCode: "unknown_identifier", details: ["identifier_digest": .string(first)]))
-                try await unit.emit(OutboxEvent(aggregateType: "session", aggregateID: "none", type: "user.login_failed", payload: ["reason_code": "unknown_identifier"]))
+                try await unit.emit(OutboxEvent(aggregateType: "session", aggregateID: "none", type: "user.login_failed", payload: ["reason_code": .code("unknown_identifier")]))
                 return [first, second, other]
             }
             #expect(digests[0] == digests[1] && digests[0] != digests[2])
@@ -148,7 +148,9 @@ import VigilTesting
     }
 
     @Test func aDifferentMasterKeyCannotOpenTheTenantKey() async throws {
-        let server = try await TestPostgres.shared.environment(tenants: ["k": ["k.test"]])
+        let server = try await TestPostgres.shared.environment(
+            migrations: try MigrationPlan.ordered([StorageMigrations.tenant(), AuditMigrations.tenant()]), tenants: ["k": ["k.test"]]
+        )
         let logger = TestPostgres.logger
         for (index, key) in [MasterKey.generate(), MasterKey.generate()].enumerated() {
             let directory = TenantDirectory(server: server, poolSize: 2, keyring: Keyring(masterKey: key), logger: logger)

@@ -7,7 +7,7 @@ import VigilTesting
 
 @Suite struct ImmutabilityTests {
     @Test func theApplicationRoleCanOnlyAppendAndReadTheTrail() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             try await Widgets.add("w", in: fixture.tenant, logger: fixture.logger)
             try await AuditSequencer().sequenceAll(on: fixture.sequencerClient, logger: fixture.logger)
@@ -26,7 +26,7 @@ import VigilTesting
     }
 
     @Test func theSequencerCannotWriteAPositionTwiceNorChangeOne() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             try await Widgets.add("w", in: fixture.tenant, logger: fixture.logger)
             try await AuditSequencer().sequenceAll(on: fixture.sequencerClient, logger: fixture.logger)
@@ -55,7 +55,7 @@ import VigilTesting
     }
 
     @Test func triggersRefuseChangesEvenToTheSuperuser() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             try await Widgets.add("w", in: fixture.tenant, logger: fixture.logger)
             try await AuditSequencer().sequenceAll(on: fixture.sequencerClient, logger: fixture.logger)
@@ -76,7 +76,7 @@ import VigilTesting
     }
 
     @Test func verificationNamesExactlyTheEntryChangedBehindTheTriggersBack() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             for index in 0..<5 { try await Widgets.add("w\(index)", in: fixture.tenant, logger: fixture.logger) }
             try await AuditSequencer().sequenceAll(on: fixture.sequencerClient, logger: fixture.logger)
@@ -103,7 +103,7 @@ import VigilTesting
     }
 
     @Test func verificationReportsEntriesLeftUnsequenced() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             try await Widgets.add("w", in: fixture.tenant, logger: fixture.logger)
             let fresh = try await ChainVerifier().verify(on: fixture.tenant.client, logger: fixture.logger)

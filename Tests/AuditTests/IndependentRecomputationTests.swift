@@ -39,7 +39,7 @@ import VigilTesting
     }
 
     @Test func theChainHeadIsTheSameWhenPythonRecomputesIt() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             let customer = UUID()
             let awkward: [String: JSONValue] = [

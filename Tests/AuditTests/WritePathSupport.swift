@@ -24,7 +24,7 @@ enum Widgets {
             let id = UUID()
             try await unit.connection.query("INSERT INTO widgets (id, name) VALUES (\(id), \(name))", logger: logger)
             try await unit.record(AuditRecord(action: "widget.created", entityType: "widget", entityID: id.uuidString, after: ["status": "new"]))
-            try await unit.emit(OutboxEvent(aggregateType: "widget", aggregateID: id.uuidString, type: "widget.created", payload: ["widget_id": .string(id.uuidString)]))
+            try await unit.emit(OutboxEvent(aggregateType: "widget", aggregateID: id.uuidString, type: "widget.created", payload: ["widget_id": .identifier(id)]))
             return id
         }
     }
@@ -38,12 +38,13 @@ struct WidgetRefused: Error, Equatable {
 /// A refusal that must be recorded: it moves a counter and leaves an entry and an event.
 struct LockedOut: RecordedRefusal {
     let widget: UUID
-    var problem: Problem { Problem(status: .forbidden, slug: "widget-locked", title: "The widget is locked") }
+    static let problem = Problem(status: .forbidden, slug: "widget-locked", title: "The widget is locked")
 
-    func record(in unit: inout UnitOfWork) async throws {
+    func record(in unit: inout UnitOfWork) async throws -> Problem {
         try await unit.connection.query("UPDATE widgets SET counter = counter + 1 WHERE id = \(widget)", logger: unit.logger)
         try await unit.record(AuditRecord(action: "widget.locked", entityType: "widget", entityID: widget.uuidString, reasonCode: "too_many_attempts"))
-        try await unit.emit(OutboxEvent(aggregateType: "widget", aggregateID: widget.uuidString, type: "widget.locked", payload: ["widget_id": .string(widget.uuidString)]))
+        try await unit.emit(OutboxEvent(aggregateType: "widget", aggregateID: widget.uuidString, type: "widget.locked", payload: ["widget_id": .identifier(widget)]))
+        return Self.problem
     }
 }
 

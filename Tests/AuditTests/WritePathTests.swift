@@ -8,7 +8,7 @@ import VigilTesting
 
 @Suite struct WritePathTests {
     @Test func aCommittedChangeHasItsEntryAndEventAndTheSequencerChainsThem() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             var context = WriteContext(actor: AuditActor(kind: .staff, id: "staff-7", sessionID: "s-1", ip: "10.0.0.1", userAgent: "Console/1"))
             context.requestID = "req-1"
@@ -42,7 +42,7 @@ import VigilTesting
     }
 
     @Test func aBodyThatRecordsNothingIsRefusedAndItsChangeRolledBack() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             await #expect(throws: UnitOfWorkError.self) {
                 try await fixture.tenant.write(.system("test"), logger: fixture.logger) { unit in
@@ -60,7 +60,7 @@ import VigilTesting
     }
 
     @Test func aDomainErrorKeepsItsTypeAndNothingIsWritten() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             await #expect(throws: WidgetRefused(reason: "no")) {
                 try await fixture.tenant.write(.system("test"), logger: fixture.logger) { unit in
@@ -75,10 +75,10 @@ import VigilTesting
     }
 
     @Test func aRecordedRefusalRollsBackTheChangeThenCommitsItsCounterEntryAndEvent() async throws {
-        try await TenantFixture.with { fixture in
+        try await TenantFixture.audit { fixture in
             try await Widgets.create(in: fixture)
             let widget = try await Widgets.add("w", in: fixture.tenant, logger: fixture.logger)
-            await #expect(throws: LockedOut.self) {
+            await #expect(throws: LockedOut.problem) {
                 try await fixture.tenant.write(.system("test"), logger: fixture.logger) { unit in
                     try await unit.connection.query("UPDATE widgets SET name = 'renamed' WHERE id = \(widget)", logger: unit.logger)
                     try await unit.record(AuditRecord(action: "widget.renamed", entityType: "widget"))
@@ -93,22 +93,25 @@ import VigilTesting
     }
 
     @Test func outboxPayloadsRefusePersonalData() async throws {
-        let refused: [[String: JSONValue]] = [
-            ["email": "ann@example.org"],
-            ["customer_id": "ann@example.org"],
-            ["status": ["nested": "x"]],
-            ["first_name": "Ann"],
-            ["reason_code": "+44 20 7946 0958"],
+        let refused: [[String: PayloadValue]] = [
+            ["email": .text("ann@example.org")],
+            ["customer_id": .identifier("ann@example.org")],
+            ["status": .list([.list([.code("x")])])],
+            ["first_name": .text("Ann")],
+            ["reason_code": .text("+44 20 7946 0958")],
         ]
         for payload in refused {
             #expect(throws: OutboxPayloadViolation.self, "\(payload)") { try OutboxPayloadRules.check(payload) }
         }
-        let allowed: [String: JSONValue] = ["customer_id": "0b6f4c1e-5d1a-4c55-9a43-2f1b3c4d5e6f", "status": "approved", "amount": "100.00", "count": 3, "currency": "EUR"]
+        let allowed: [String: PayloadValue] = [
+            "customer_id": .identifier("0b6f4c1e-5d1a-4c55-9a43-2f1b3c4d5e6f"), "status": .code("approved"), "amount": .amount("100.00"),
+            "count": .count(3), "currency": .identifier("EUR"),
+        ]
         try OutboxPayloadRules.check(allowed)
     }
 
     @Test func balancesMustBeDecimalStrings() async throws {
-        _ = try await TenantFixture.with { fixture in
+        _ = try await TenantFixture.audit { fixture in
             await #expect(throws: UnitOfWorkError.self) {
                 try await fixture.tenant.write(.system("test"), logger: fixture.logger) { unit in
                     try await unit.record(AuditRecord(action: "x", entityType: "account", balanceBefore: "1e5"))

@@ -7,6 +7,7 @@ import Identity
 import PostgresNIO
 import Testing
 import VigilApp
+import VigilHTTP
 import VigilStorage
 import VigilTesting
 
@@ -31,10 +32,11 @@ import VigilTesting
     /// Keyed "METHOD /registered/path"; the method sent is the key's.
     static let probes: [String: Probe] = {
         var probes: [String: Probe] = [
-            "POST /test/echo": fixed("/test/echo", #"{"email":"probe@example.org"}"#),
             "POST /api/test/notes": fixed("/api/test/notes", #"{"text":"probe"}"#),
             "POST /api/test/slow-notes": fixed("/api/test/slow-notes", #"{"text":"probe"}"#),
+            "POST /api/test/payments": fixed("/api/test/payments", #"{"text":"probe"}"#),
             "POST /api/test/unaudited": fixed("/api/test/unaudited", "{}"),
+            "POST /api/test/misused-write": fixed("/api/test/misused-write", #"{"text":"probe"}"#),
         ]
         for population in Population.allCases {
             let prefix = IdentityFlows.prefix(population)
@@ -133,35 +135,89 @@ import VigilTesting
         return digests
     }
 
-    @Test func everyMutatingRouteThatCommitsLeavesAnAuditEntryAndTheWalkCatchesOneThatDoesNot() async throws {
-        let server = try await TestPostgres.shared.environment(tenants: AppHarness.defaultTenants)
-        let directory = TenantDirectory(server: server, poolSize: 1, keyring: Keyring(masterKey: .generate()), logger: TestPostgres.logger)
-        let router = try buildRouter(AppConfiguration(), directory: directory, dependencies: AppDependencies(logger: TestPostgres.logger, masterKey: .generate(), additionalRoutes: TestRoutes.register))
-        let mutating = Set(router.routes.filter { [.post, .put, .patch, .delete].contains($0.method) }.map { "\($0.method.rawValue) \($0.path.description)" })
-        #expect(mutating.subtracting(Self.probes.keys).isEmpty, "mutating routes without a probe")
+    /// The declared mutating routes of the application with the tests' domain.
+    static func mutatingRoutes() throws -> [RouteDeclaration] {
+        try routeTable(AppHarness().domains).declarations.filter(\.mutates).sorted { $0.description < $1.description }
+    }
 
+    static func send(
+        _ route: RouteDeclaration, _ probe: ProbeRequest, key: String?, to client: some TestClientProtocol
+    ) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let bearer = probe.bearer { headers[.authorization] = "Bearer \(bearer)" }
+        if let key { headers[.idempotencyKey] = key }
+        return try await client.execute(uri: probe.path, method: route.method, headers: headers, body: ByteBuffer(string: probe.body))
+    }
+
+    static func entryCount(_ database: PostgresClient) async throws -> Int64 {
+        try await database.query("SELECT count(*) FROM audit_entries", logger: TestPostgres.logger).decode(Int64.self).reduce(0, +)
+    }
+
+    @Test func everyMutatingRouteThatCommitsLeavesAnAuditEntryAndTheWalkCatchesOneThatDoesNot() async throws {
+        let mutating = try Self.mutatingRoutes()
+        #expect(Set(mutating.map(\.description)).subtracting(Self.probes.keys).isEmpty, "mutating routes without a probe")
+        let server = try await AppHarness.environment()
         let app = try await AppHarness().application(server: server)
         let unaudited = try await AppHarness.withTenantDatabase(server) { database in
             try await app.test(.router) { client in
                 var unaudited: [String] = []
                 let flows = IdentityFlows(client: client, database: database)
-                for route in mutating.sorted() {
-                    let prepare = try #require(Self.probes[route])
+                for route in mutating {
+                    let prepare = try #require(Self.probes[route.description])
                     let probe = try await prepare(flows)
                     let before = try await Self.fingerprint(database)
-                    let entriesBefore = try await database.query("SELECT count(*) FROM audit_entries", logger: TestPostgres.logger).decode(Int64.self).reduce(0, +)
-                    let method = try #require(HTTPRequest.Method(String(route.prefix { $0 != " " })))
-                    var headers: HTTPFields = [.contentType: "application/json"]
-                    if let bearer = probe.bearer { headers[.authorization] = "Bearer \(bearer)" }
-                    let response = try await client.execute(uri: probe.path, method: method, headers: headers, body: ByteBuffer(string: probe.body))
+                    let entriesBefore = try await Self.entryCount(database)
+                    let key = route.idempotency == .requires ? UUID().uuidString : nil
+                    let response = try await Self.send(route, probe, key: key, to: client)
                     #expect(response.status.code < 300, "\(route) answered \(response.status): \(String(buffer: response.body))")
                     let after = try await Self.fingerprint(database)
-                    let entriesAfter = try await database.query("SELECT count(*) FROM audit_entries", logger: TestPostgres.logger).decode(Int64.self).reduce(0, +)
-                    if before != after, entriesAfter == entriesBefore { unaudited.append(route) }
+                    if before != after, try await Self.entryCount(database) == entriesBefore { unaudited.append(route.description) }
                 }
                 return unaudited
             }
         }
         #expect(unaudited == ["POST /api/test/unaudited"])
+    }
+
+    /// Decisions 6 and 20: with an `Idempotency-Key`, every mutating route either replays its
+    /// first response to an identical retry (`Idempotent-Replayed: true`, no table changed) or
+    /// refuses the header with 400. The walk catches a route that runs a retry twice.
+    @Test func everyMutatingRouteReplaysAKeyedRetryOrRefusesTheKey() async throws {
+        let mutating = try Self.mutatingRoutes()
+        let server = try await AppHarness.environment()
+        let app = try await AppHarness().application(server: server)
+        let misbehaving = try await AppHarness.withTenantDatabase(server) { database in
+            try await app.test(.router) { client in
+                var misbehaving: [String] = []
+                let flows = IdentityFlows(client: client, database: database)
+                for route in mutating {
+                    let prepare = try #require(Self.probes[route.description])
+                    let probe = try await prepare(flows)
+                    let key = UUID().uuidString
+                    let first = try await Self.send(route, probe, key: key, to: client)
+                    if route.idempotency == .refuses {
+                        let refused = first.status == .badRequest && String(buffer: first.body).contains("/problems/idempotency-key-refused")
+                        if !refused { misbehaving.append(route.description) }
+                        continue
+                    }
+                    guard first.status.code < 300 else {
+                        misbehaving.append(route.description)
+                        continue
+                    }
+                    let before = try await Self.fingerprint(database)
+                    let entries = try await Self.entryCount(database)
+                    let retry = try await Self.send(route, probe, key: key, to: client)
+                    let replayed = retry.headers[.idempotentReplayed] == "true" && retry.status == first.status && retry.body == first.body
+                    let fingerprintAfter = try await Self.fingerprint(database)
+                    let entriesAfter = try await Self.entryCount(database)
+                    let unchanged = fingerprintAfter == before && entriesAfter == entries
+                    if !(replayed && unchanged) { misbehaving.append(route.description) }
+                }
+                return misbehaving
+            }
+        }
+        // The route that bypasses the unit of work runs twice; the one that writes outside the
+        // response path under its claim is refused (500) before anything is committed.
+        #expect(misbehaving == ["POST /api/test/misused-write", "POST /api/test/unaudited"])
     }
 }

@@ -4,7 +4,8 @@ import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
 import Testing
-@testable import VigilApp
+import VigilApp
+import VigilHTTP
 import VigilCore
 import VigilStorage
 import VigilTesting
@@ -30,7 +31,7 @@ import VigilTesting
     }
 
     @Test func aRetryReplaysTheFirstResponseAndWritesNothing() async throws {
-        let server = try await TestPostgres.shared.environment(tenants: AppHarness.defaultTenants)
+        let server = try await AppHarness.environment()
         let app = try await AppHarness().application(server: server)
         try await app.test(.router) { client in
             let first = try await Self.post(client, "/api/test/notes", key: "key-1", body: #"{"text":"hello"}"#)
@@ -53,7 +54,7 @@ import VigilTesting
     }
 
     @Test func onlySuccessfulResponsesAreKept() async throws {
-        let server = try await TestPostgres.shared.environment(tenants: AppHarness.defaultTenants)
+        let server = try await AppHarness.environment()
         let app = try await AppHarness().application(server: server)
         try await app.test(.router) { client in
             let refused = try await Self.post(client, "/api/test/notes", key: "key-2", body: #"{"text":""}"#)
@@ -66,7 +67,7 @@ import VigilTesting
     }
 
     @Test func twoInFlightDuplicatesGiveOneSuccessAndOneConflict() async throws {
-        let server = try await TestPostgres.shared.environment(tenants: AppHarness.defaultTenants)
+        let server = try await AppHarness.environment()
         let app = try await AppHarness().application(server: server)
         try await app.test(.router) { client in
             async let first = Self.post(client, "/api/test/slow-notes", key: "key-3", body: #"{"text":"slow"}"#)
@@ -78,13 +79,13 @@ import VigilTesting
     }
 
     @Test func startUpRefusesAMasterKeyThatDidNotWrapTheTenantKeys() async throws {
-        let server = try await TestPostgres.shared.environment(tenants: AppHarness.defaultTenants)
-        let first = try await buildApplication(AppConfiguration(), database: server, dependencies: AppDependencies(logger: TestPostgres.logger, masterKey: .generate()))
+        let server = try await AppHarness.environment()
+        let first = try await buildApplication(AppConfiguration(), database: server, dependencies: AppDependencies(logger: TestPostgres.logger, masterKey: .generate(), domains: AppHarness().domains))
         try await first.test(.router) { client in
             let ready = try await client.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .ok)
         }
-        let second = try await buildApplication(AppConfiguration(), database: server, dependencies: AppDependencies(logger: TestPostgres.logger, masterKey: .generate()))
+        let second = try await buildApplication(AppConfiguration(), database: server, dependencies: AppDependencies(logger: TestPostgres.logger, masterKey: .generate(), domains: AppHarness().domains))
         await #expect(throws: KeyringError.self) {
             try await second.test(.router) { _ in }
         }
@@ -100,17 +101,41 @@ import VigilTesting
     }
 
     @Test func authenticationRoutesRefuseTheHeader() async throws {
-        let router = Router(context: VigilRequestContext.self)
-        router.add(middleware: ProblemMiddleware(maxBodyBytes: 1024))
-        router.group("api").add(middleware: IdempotencyMiddleware(refusedRoutes: ["/api/auth/login"]))
-            .post("auth/login") { _, _ in "token" }
-        let app = Application(router: router)
+        let app = try await AppHarness().application()
         try await app.test(.router) { client in
-            let refused = try await Self.post(client, "/api/auth/login", key: "key-4", body: "{}")
+            let refused = try await Self.post(client, "/api/admin/auth/login", key: "key-4", body: #"{"email":"a@b.example","password":"x"}"#)
             #expect(refused.status == .badRequest)
             #expect(String(buffer: refused.body).contains("/problems/idempotency-key-refused"))
-            let plain = try await Self.post(client, "/api/auth/login", key: nil, body: "{}")
-            #expect(plain.status == .ok)
+            let plain = try await Self.post(client, "/api/admin/auth/login", key: nil, body: #"{"email":"a@b.example","password":"x"}"#)
+            #expect(plain.status == .unauthorized)
+        }
+    }
+
+    @Test func aRouteThatRequiresAKeyRefusesARequestWithoutOne() async throws {
+        let server = try await AppHarness.environment()
+        let app = try await AppHarness().application(server: server)
+        try await app.test(.router) { client in
+            let refused = try await Self.post(client, "/api/test/payments", key: nil, body: #"{"text":"pay"}"#)
+            #expect(refused.status == .badRequest)
+            #expect(refused.headers[.contentType] == "application/problem+json")
+            #expect(String(buffer: refused.body).contains("/problems/idempotency-key-required"))
+            #expect(try await Self.entries(server) == 0)
+            let keyed = try await Self.post(client, "/api/test/payments", key: "pay-1", body: #"{"text":"pay"}"#)
+            #expect(keyed.status == .created)
+            #expect(try await Self.entries(server) == 1)
+        }
+    }
+
+    @Test func aWriteUnderAClaimOutsideTheResponsePathIsRefusedAndCommitsNothing() async throws {
+        let server = try await AppHarness.environment()
+        let app = try await AppHarness().application(server: server)
+        try await app.test(.router) { client in
+            let keyed = try await Self.post(client, "/api/test/misused-write", key: "misuse-1", body: #"{"text":"twice?"}"#)
+            #expect(keyed.status == .internalServerError)
+            #expect(try await Self.entries(server) == 0)
+            let plain = try await Self.post(client, "/api/test/misused-write", key: nil, body: #"{"text":"once"}"#)
+            #expect(plain.status == .created)
+            #expect(try await Self.entries(server) == 1)
         }
     }
 }

@@ -6,6 +6,7 @@ import Identity
 import PostgresNIO
 import Synchronization
 import Testing
+import VigilCore
 import VigilApp
 import VigilStorage
 import VigilTesting
@@ -22,9 +23,9 @@ import VigilTesting
     }
 
     func withIdentity(clock: TestClock = TestClock(), _ body: @Sendable (IdentityFlows) async throws -> Void) async throws {
-        let server = try await TestPostgres.shared.environment(tenants: AppHarness.defaultTenants)
+        let server = try await AppHarness.environment()
         var harness = AppHarness()
-        harness.identitySettings.clock = { clock.now }
+        harness.clock = WallClock { clock.now }
         let app = try await harness.application(server: server)
         try await AppHarness.withTenantDatabase(server) { database in
             try await app.test(.router) { client in try await body(IdentityFlows(client: client, database: database)) }

@@ -8,7 +8,7 @@ import VigilTesting
 
 @Suite struct TenantDirectoryTests {
     @Test func hostsResolveToTenantsAndNewTenantsAreFoundWithoutRestart() async throws {
-        let server = try await TestPostgres.shared.environment(tenants: ["acme": ["acme.test"]])
+        let server = try await AppHarness.environment(tenants: ["acme": ["acme.test"]])
         let logger = TestPostgres.logger
         let directory = TenantDirectory(server: server, poolSize: 2, keyring: Keyring(masterKey: .generate()), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in

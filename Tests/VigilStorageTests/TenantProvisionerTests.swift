@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import PostgresNIO
 import Testing
-import VigilApp
 import VigilTesting
 
 @testable import VigilStorage
@@ -12,8 +11,8 @@ import VigilTesting
 
     /// Provisions real tenants (not template clones) on a fresh catalog.
     func withProvisioner(_ body: @Sendable (TenantProvisioner, CatalogStore, DatabaseServer) async throws -> Void) async throws {
-        let server = try await TestPostgres.shared.environment()
-        let provisioner = TenantProvisioner(server: server, tenantMigrations: try DatabaseBootstrap.tenantMigrations())
+        let server = try await TestPostgres.shared.environment(migrations: try StorageMigrations.tenant())
+        let provisioner = TenantProvisioner(server: server, tenantMigrations: try StorageMigrations.tenant())
         try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: server.catalogDatabase), logger: logger) { client in
             try await body(provisioner, CatalogStore(client: client), server)
         }
@@ -34,7 +33,7 @@ import VigilTesting
             let applied = try await PostgresClient.withRunning(server.configuration(role: record.owner, database: record.databaseName), logger: logger) { owner in
                 try await owner.query("SELECT id FROM vigil_migrations", logger: logger).decode(String.self).reduce(into: [String]()) { $0.append($1) }
             }
-            #expect(applied == (try DatabaseBootstrap.tenantMigrations()).map(\.id))
+            #expect(applied == (try StorageMigrations.tenant()).map(\.id))
         }
     }
 

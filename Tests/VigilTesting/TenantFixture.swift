@@ -13,13 +13,15 @@ public struct TenantFixture: Sendable {
     public let tenant: TenantDatabase
     public let logger: Logger
 
-    /// Runs `body` with a fixture for a new tenant `slug`; pools stop when it returns.
+    /// Runs `body` with a fixture for a new tenant `slug` whose database has `migrations`; pools
+    /// stop when it returns.
     public static func with<Result: Sendable>(
+        migrations: [Migration],
         slug: String = "t",
         masterKey: MasterKey = .generate(),
         _ body: @Sendable (TenantFixture) async throws -> Result
     ) async throws -> Result {
-        let server = try await TestPostgres.shared.environment(tenants: [slug: ["\(slug).test"]])
+        let server = try await TestPostgres.shared.environment(migrations: migrations, tenants: [slug: ["\(slug).test"]])
         let logger = TestPostgres.logger
         let directory = TenantDirectory(server: server, poolSize: 12, keyring: Keyring(masterKey: masterKey), logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -1,7 +1,7 @@
+import Crypto
 import Foundation
 public import Logging
 public import PostgresNIO
-import VigilApp
 public import VigilStorage
 
 #if canImport(Glibc)
@@ -12,17 +12,19 @@ import Glibc
 /// use (through the same `EmbeddedCluster` code as `vigil serve`), stopped when the process exits.
 ///
 /// Each test gets its own catalog and tenant databases, cloned from migrated templates
-/// (`CREATE DATABASE … TEMPLATE`), so tests running in parallel never share state.
+/// (`CREATE DATABASE … TEMPLATE`), so tests running in parallel never share state. A test names
+/// the tenant migrations it needs (the storage tests only storage's, the application tests every
+/// domain's); each distinct list is migrated into its own template once per process.
 public actor TestPostgres {
     public static let shared = TestPostgres()
 
-    /// The tenant every cloned tenant database copies, migrated once per process.
-    static let templateSlug = "template"
     static let catalogTemplate = "vigil_catalog_template"
 
     /// One start for the whole process: an actor is re-entrant across awaits, so concurrent
     /// first callers share this task instead of each starting a cluster.
-    private var starting: Task<(cluster: EmbeddedCluster, template: TenantRecord), any Error>?
+    private var starting: Task<EmbeddedCluster, any Error>?
+    /// The migrated template tenant of each list of migrations, keyed by the list's digest.
+    private var templates: [String: Task<TenantRecord, any Error>] = [:]
     public static let logger: Logger = {
         var logger = Logger(label: "vigil-tests")
         logger.logLevel = .warning
@@ -31,17 +33,40 @@ public actor TestPostgres {
 
     /// The cluster, started and templated if this is the first call.
     public func cluster() async throws -> EmbeddedCluster {
-        try await start().cluster
+        try await start()
     }
 
-    private func start() async throws -> (cluster: EmbeddedCluster, template: TenantRecord) {
+    private func start() async throws -> EmbeddedCluster {
         if let starting { return try await starting.value }
         let task = Task { try await Self.startCluster() }
         starting = task
         return try await task.value
     }
 
-    private static func startCluster() async throws -> (cluster: EmbeddedCluster, template: TenantRecord) {
+    /// The template tenant migrated with `migrations`, made on first use.
+    private func template(_ migrations: [Migration]) async throws -> TenantRecord {
+        let digest = Self.digest(migrations)
+        if let template = templates[digest] { return try await template.value }
+        let cluster = try await start()
+        let task = Task { try await Self.makeTemplate(slug: "template-\(digest.prefix(12))", migrations: migrations, server: cluster.server) }
+        templates[digest] = task
+        return try await task.value
+    }
+
+    static func digest(_ migrations: [Migration]) -> String {
+        var hasher = SHA256()
+        for migration in migrations { hasher.update(data: Data("\(migration.id)\u{0}\(migration.checksum)\u{0}".utf8)) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    private static func makeTemplate(slug: String, migrations: [Migration], server: DatabaseServer) async throws -> TenantRecord {
+        let provisioner = TenantProvisioner(server: server, tenantMigrations: migrations)
+        return try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: server.catalogDatabase), logger: Self.logger) { client in
+            try await provisioner.create(slug: slug, hosts: ["\(slug).invalid"], catalog: CatalogStore(client: client), logger: Self.logger)
+        }
+    }
+
+    private static func startCluster() async throws -> EmbeddedCluster {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-tests-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
         let cluster = try await EmbeddedCluster.prepare(dataDirectory: directory)
@@ -49,24 +74,21 @@ public actor TestPostgres {
         ClusterShutdown.register(cluster: cluster)
 
         let server = cluster.server
-        let provisioner = TenantProvisioner(server: server, tenantMigrations: try DatabaseBootstrap.tenantMigrations())
-        try await provisioner.prepareCatalog(logger: Self.logger)
-        let template = try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: server.catalogDatabase), logger: Self.logger) { client in
-            try await provisioner.create(slug: Self.templateSlug, hosts: ["template.invalid"], catalog: CatalogStore(client: client), logger: Self.logger)
-        }
+        try await TenantProvisioner(server: server, tenantMigrations: []).prepareCatalog(logger: Self.logger)
         try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: "postgres"), logger: Self.logger) { admin in
             try await admin.query("CREATE DATABASE \(unescaped: Self.catalogTemplate) TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'", logger: Self.logger)
         }
         try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: Self.catalogTemplate), logger: Self.logger) { client in
             try await Migrator().migrate(try StorageMigrations.catalog(), on: client, database: Self.catalogTemplate, logger: Self.logger)
         }
-        return (cluster, template)
+        return cluster
     }
 
     /// A fresh catalog with the given tenants (slug → hosts), each with its own database cloned
-    /// from the migrated template; returns the server with that catalog.
-    public func environment(tenants: [String: [String]] = [:]) async throws -> DatabaseServer {
-        let (cluster, template) = try await start()
+    /// from the template migrated with `migrations`; returns the server with that catalog.
+    public func environment(migrations: [Migration], tenants: [String: [String]] = [:]) async throws -> DatabaseServer {
+        let cluster = try await start()
+        let template = try await template(migrations)
         let suffix = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
         let catalogName = "test_catalog_\(suffix)"
         let server = cluster.server.withCatalogDatabase(catalogName)
@@ -99,7 +121,7 @@ public actor TestPostgres {
 
     /// An empty database (no migrations) for tests of the migrator itself.
     public func emptyDatabase() async throws -> (server: DatabaseServer, database: String) {
-        let cluster = try await start().cluster
+        let cluster = try await start()
         let name = "test_empty_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased())"
         try await admin(cluster.server) { admin in
             try await admin.query("CREATE DATABASE \(unescaped: name)", logger: Self.logger)

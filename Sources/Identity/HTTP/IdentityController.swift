@@ -1,12 +1,13 @@
 import Foundation
-public import Hummingbird
 import HTTPTypes
+import Hummingbird
 import VigilCore
-public import VigilStorage
+public import VigilHTTP
 
-/// The identity routes of spec 02, for staff under `/api/admin/auth/…` and for customers under
-/// `/api/customer/…`; both populations share the same handlers.
-public struct IdentityController: Sendable {
+/// Binds identity's declared routes (``IdentityRoutes``) to the identity service; both
+/// populations share the same handlers. The gateway has checked tenant, caller and access before
+/// a handler runs.
+public struct IdentityController: RouteController {
     let identity: IdentityService
 
     public init(identity: IdentityService) {
@@ -31,51 +32,41 @@ public struct IdentityController: Sendable {
     }
     struct PasswordSetBody: Codable { let token: String; let password: String }
 
-    /// Every mutating identity path (as registered): they refuse `Idempotency-Key`. Their
-    /// responses carry tokens or secrets, which are never stored, or end sessions, which a client
-    /// simply repeats.
-    public static let routesRefusingIdempotencyKeys: Set<String> = Set(
-        Population.allCases.flatMap { population in
-            [
-                "login", "login/2fa", "refresh", "2fa/setup", "2fa/verify", "2fa/disable", "step-up", "logout", "password", "password/set",
-                "sessions/{id}", "sessions/revoke-others",
-            ].map {
-                "/api/\(prefix(population))/\($0)"
-            }
-        }
-    )
-
-    static func prefix(_ population: Population) -> String {
-        population == .staff ? "admin/auth" : "customer"
-    }
-
-    public func addRoutes(to api: RouterGroup<VigilRequestContext>) {
-        for population in Population.allCases { addRoutes(population, to: api.group(RouterPath(Self.prefix(population)))) }
-    }
-
-    private func addRoutes(_ population: Population, to group: RouterGroup<VigilRequestContext>) {
+    public func addRoutes(to routes: RouteRegistrar) {
+        for population in Population.allCases { addRoutes(population, IdentityRoutes.of(population), to: routes) }
         let identity = identity
-        group.post("login") { request, context in
+        routes.add(IdentityRoutes.jwks) { _, context -> Response in
+            let body = try context.responseEncoder.encode(try await identity.tokenKeys.jwks(tenant: try context.requireTenant(), logger: context.logger))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
+            )
+        }
+    }
+
+    private func addRoutes(_ population: Population, _ declared: IdentityRoutes, to routes: RouteRegistrar) {
+        let identity = identity
+        routes.add(declared.login) { request, context in
             let body = try await request.decodeStrictJSON(as: LoginBody.self, context: context)
             return try Self.json(try await identity.login(population, email: body.email, password: body.password, call: call(context)), context)
         }
-        group.post("login/2fa") { request, context in
+        routes.add(declared.loginSecondFactor) { request, context in
             let body = try await request.decodeStrictJSON(as: SecondFactorBody.self, context: context)
             return try Self.json(try await identity.loginSecondFactor(population, mfaToken: body.mfaToken, code: body.code, call: call(context)), context)
         }
-        group.post("refresh") { request, context in
+        routes.add(declared.refresh) { request, context in
             let body = try await request.decodeStrictJSON(as: RefreshBody.self, context: context)
             return try Self.json(try await identity.refresh(population, refreshToken: body.refreshToken, call: call(context)), context)
         }
-        group.post("logout") { _, context in
+        routes.add(declared.logout) { _, context in
             try await identity.logout(population, authentication: try context.requireAuthentication(population), call: call(context))
             return Response(status: .noContent)
         }
-        group.get("sessions") { _, context in
+        routes.add(declared.sessions) { _, context in
             let sessions = try await identity.sessions(population, authentication: try context.requireAuthentication(population), call: call(context))
             return try Self.json(["sessions": sessions], context)
         }
-        group.delete("sessions/{id}") { _, context in
+        routes.add(declared.revokeSession) { _, context in
             let authentication = try context.requireAuthentication(population)
             guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else {
                 throw Problem.notFound("A session id is a UUID.")
@@ -83,29 +74,29 @@ public struct IdentityController: Sendable {
             try await identity.revokeSession(population, id: id, authentication: authentication, call: call(context))
             return Response(status: .noContent)
         }
-        group.post("sessions/revoke-others") { _, context in
+        routes.add(declared.revokeOtherSessions) { _, context in
             let authentication = try context.requireAuthentication(population)
             return try Self.json(try await identity.revokeOtherSessions(population, authentication: authentication, call: call(context)), context)
         }
-        group.post("2fa/setup") { request, context in
+        routes.add(declared.setupSecondFactor) { request, context in
             let enroller = try enroller(request, context, population)
             return try Self.json(try await identity.setupSecondFactor(population, enroller: enroller, call: call(context)), context)
         }
-        group.post("2fa/verify") { request, context in
+        routes.add(declared.verifySecondFactor) { request, context in
             let enroller = try enroller(request, context, population)
             let body = try await request.decodeStrictJSON(as: CodeBody.self, context: context)
             return try Self.json(try await identity.verifySecondFactor(population, enroller: enroller, code: body.code, call: call(context)), context)
         }
-        group.post("2fa/disable") { _, context in
+        routes.add(declared.disableSecondFactor) { _, context in
             let authentication = try context.requireAuthentication(population)
             return try Self.json(try await identity.disableSecondFactor(population, authentication: authentication, call: call(context)), context)
         }
-        group.post("step-up") { request, context in
+        routes.add(declared.stepUp) { request, context in
             let authentication = try context.requireAuthentication(population)
             let body = try await request.decodeStrictJSON(as: CodeBody.self, context: context)
             return try Self.json(try await identity.stepUp(population, authentication: authentication, code: body.code, call: call(context)), context)
         }
-        group.post("password") { request, context in
+        routes.add(declared.changePassword) { request, context in
             let authentication = try context.requireAuthentication(population)
             let body = try await request.decodeStrictJSON(as: PasswordChangeBody.self, context: context)
             try await identity.changePassword(
@@ -113,13 +104,13 @@ public struct IdentityController: Sendable {
             )
             return Response(status: .noContent)
         }
-        group.post("password/set") { request, context in
+        routes.add(declared.setPassword) { request, context in
             let body = try await request.decodeStrictJSON(as: PasswordSetBody.self, context: context)
             try await identity.setPassword(population, token: body.token, password: body.password, call: call(context))
             return Response(status: .noContent)
         }
-        if population == .staff {
-            group.get("me") { _, context in
+        if let profile = declared.profile {
+            routes.add(profile) { _, context in
                 let authentication = try context.requireAuthentication(.staff)
                 return try Self.json(try await identity.staffProfile(authentication, tenant: try context.requireTenant(), logger: context.logger), context)
             }
@@ -135,7 +126,7 @@ public struct IdentityController: Sendable {
 
     private func enroller(_ request: Request, _ context: VigilRequestContext, _ population: Population) throws -> Enroller {
         if let authentication = context.authentication { return .session(authentication) }
-        if let header = request.headers[.authorization], let token = AuthenticationMiddleware.bearerToken(header),
+        if let header = request.headers[.authorization], let token = BearerTokenAuthenticator.bearerToken(header),
             OpaqueToken.hasPrefix(OpaqueToken.enrollmentPrefix, token)
         {
             return .enrollmentToken(token)

@@ -1,3 +1,4 @@
+import VigilCore
 public import Foundation
 public import Crypto
 

@@ -1,3 +1,4 @@
+import VigilCore
 public import Foundation
 import ExtrasBase64
 import HummingbirdOTP

@@ -40,7 +40,7 @@ struct ClientDevice: Sendable {
     var label: String { DeviceLabel.label(userAgent: userAgent) }
 }
 
-/// SQL of `auth_sessions` and `refresh_tokens`. A session is one refresh-token family.
+/// SQL of `auth_sessions`. A session is one refresh-token family (`RefreshTokenStore`).
 enum SessionStore {
     struct Created: Sendable {
         let sessionID: UUID
@@ -73,24 +73,8 @@ enum SessionStore {
             """,
             logger: logger
         )
-        let refresh = try await issueRefreshToken(sessionID: sessionID, now: now, settings: settings, on: connection, logger: logger)
+        let refresh = try await RefreshTokenStore.issue(sessionID: sessionID, now: now, settings: settings, on: connection, logger: logger)
         return Created(sessionID: sessionID, refreshToken: refresh, evicted: evicted)
-    }
-
-    static func issueRefreshToken(sessionID: UUID, now: Date, settings: IdentitySettings, on connection: PostgresConnection, logger: Logger) async throws -> String {
-        let token = OpaqueToken.generate(prefix: OpaqueToken.refreshPrefix)
-        let expires = now.addingTimeInterval(settings.refreshTokenLifetime)
-        try await connection.query(
-            """
-            INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
-            VALUES (\(OpaqueToken.hash(token)), \(sessionID), \(now), \(expires))
-            """,
-            logger: logger
-        )
-        try await connection.query(
-            "UPDATE auth_sessions SET expires_at = \(expires), last_seen_at = \(now) WHERE id = \(sessionID)", logger: logger
-        )
-        return token
     }
 
     /// Revokes the session (its whole refresh family with it); false when it was already revoked.
@@ -140,6 +124,13 @@ enum SessionStore {
             )
         }
         return sessions
+    }
+
+    /// Records that a second factor was verified in the session now (step-up, enrolment).
+    static func markSecondFactor(_ id: UUID, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "UPDATE auth_sessions SET second_factor_at = \(now), last_seen_at = \(now) WHERE id = \(id)", logger: logger
+        )
     }
 
     /// The session `id` if it is live at `now`.

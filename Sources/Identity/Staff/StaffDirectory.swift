@@ -13,13 +13,11 @@ public struct CreatedStaffUser: Sendable {
 
 /// Demo and command-line provisioning of logins.
 extension IdentityService {
-    public static let demoRoles = ["admin", "compliance", "manager", "agent", "support", "ib"]
-
     /// Creates a staff user without a password and returns their enrolment token (`vigil user create`).
     public func createStaffUser(email rawEmail: String, name: String, role: String, tenant: TenantDatabase, context: WriteContext, logger: Logger) async throws -> CreatedStaffUser {
         let email = Self.normalisedEmail(rawEmail)
         guard email.contains("@"), email.count <= 254 else { throw Problem.invalidField("/email", code: "invalid", detail: "An email address is needed.") }
-        let now = settings.clock()
+        let now = clock.now
         let id = UUID()
         let token = try await tenant.write(context, logger: logger) { unit in
             try await insertStaff(id: id, email: email, name: name, role: role, passwordHash: nil, now: now, unit: &unit)
@@ -33,15 +31,12 @@ extension IdentityService {
         email: String, name: String, role: String, password: String, totpSecret: TOTPSecret, tenant: TenantDatabase, logger: Logger
     ) async throws -> UUID {
         let hash = try await passwords.hash(password)
-        let now = settings.clock()
+        let now = clock.now
         let id = UUID()
         try await tenant.write(.system("demo", sourceService: Self.sourceService), logger: logger) { unit in
             try await insertStaff(id: id, email: email, name: name, role: role, passwordHash: hash, now: now, unit: &unit)
             let sealed = try TenantSecrets.seal(totpSecret.ascii, place: Credential.secretPlace(.staff, id), tenant: tenant)
-            try await unit.connection.query(
-                "UPDATE login_credentials SET totp_secret = \(sealed), totp_enabled_at = \(now) WHERE population = 'staff' AND principal_id = \(id)",
-                logger: unit.logger
-            )
+            try await CredentialStore.enableStaffTOTP(sealedSecret: sealed, principalID: id, now: now, on: unit.connection, logger: unit.logger)
             try await recordAuthEvent(&unit, "auth.2fa_enabled", .staff, id)
         }
         return id
@@ -51,65 +46,36 @@ extension IdentityService {
     public func seedCustomerCredential(id: UUID, email rawEmail: String, password: String, tenant: TenantDatabase, context: WriteContext, logger: Logger) async throws {
         let email = Self.normalisedEmail(rawEmail)
         let hash = try await newPasswordHash(password, email: email, pointer: "/password")
-        let now = settings.clock()
+        let now = clock.now
         try await tenant.write(context, logger: logger) { unit in
-            try await unit.connection.query(
-                """
-                INSERT INTO login_credentials (population, principal_id, email, password_hash, password_changed_at, created_at)
-                VALUES ('customer', \(id), \(email), \(hash), \(now), \(now))
-                """,
-                logger: unit.logger
-            )
+            try await CredentialStore.insertCustomer(principalID: id, email: email, passwordHash: hash, now: now, on: unit.connection, logger: unit.logger)
             try await recordAuthEvent(&unit, "auth.credential_created", .customer, id)
         }
     }
 
     func insertStaff(id: UUID, email: String, name: String, role: String, passwordHash: String?, now: Date, unit: inout UnitOfWork) async throws {
-        let inserted = try await unit.connection.query(
-            """
-            INSERT INTO staff_users (id, email, name, role, created_at) VALUES (\(id), \(email), \(name), \(role), \(now))
-            ON CONFLICT (email) DO NOTHING RETURNING 1
-            """,
-            logger: unit.logger
-        ).decode(Int.self).reduce(0, +)
-        guard inserted == 1 else {
+        guard try await StaffStore.insert(id: id, email: email, name: name, role: role, now: now, on: unit.connection, logger: unit.logger) else {
             throw Problem(status: .conflict, slug: "staff-user-exists", title: "A staff user with this email exists")
         }
-        try await unit.connection.query(
-            """
-            INSERT INTO login_credentials (population, principal_id, email, password_hash, password_changed_at, created_at)
-            VALUES ('staff', \(id), \(email), \(passwordHash), \(passwordHash == nil ? nil : now), \(now))
-            """,
-            logger: unit.logger
-        )
+        try await CredentialStore.insertStaff(principalID: id, email: email, passwordHash: passwordHash, now: now, on: unit.connection, logger: unit.logger)
         try await unit.record(
             AuditRecord(action: "staff_user.created", entityType: "staff_user", entityID: id.uuidString.lowercased(), after: ["role": .string(role), "status": .string("active")])
         )
         try await unit.emit(
-            OutboxEvent(aggregateType: "staff_user", aggregateID: id.uuidString.lowercased(), type: "staff_user.created", payload: ["staff_user_id": .string(id.uuidString.lowercased()), "status": .string("active")])
+            OutboxEvent(aggregateType: "staff_user", aggregateID: id.uuidString.lowercased(), type: "staff_user.created", payload: ["staff_user_id": .identifier(id), "status": .code("active")])
         )
     }
 
     /// `GET /api/admin/auth/me`: who the token's session belongs to.
     public func staffProfile(_ authentication: Authentication, tenant: TenantDatabase, logger: Logger) async throws -> StaffProfile {
-        try await tenant.client.withConnection { connection in
-            let rows = try await connection.query(
-                """
-                SELECT s.id, s.email, s.name, s.role, s.status, c.totp_enabled_at IS NOT NULL FROM staff_users s
-                JOIN login_credentials c ON c.population = 'staff' AND c.principal_id = s.id
-                WHERE s.id = \(authentication.principalID)
-                """,
-                logger: logger
-            ).decode((UUID, String, String, String, String, Bool).self)
-            for try await (id, email, name, role, status, enabled) in rows {
-                return StaffProfile(
-                    id: id.uuidString.lowercased(), email: email, name: name, role: role, status: status, twoFactorEnabled: enabled,
-                    sessionID: authentication.sessionID.uuidString.lowercased(),
-                    amr: authentication.methods
-                )
-            }
-            throw Problem.invalidToken("The account no longer exists.")
+        let profile = try await tenant.client.withConnection { connection in
+            try await StaffStore.profile(authentication.principalID, on: connection, logger: logger)
         }
+        guard let profile else { throw Problem.invalidToken("The account no longer exists.") }
+        return StaffProfile(
+            id: profile.id.uuidString.lowercased(), email: profile.email, name: profile.name, role: profile.role, status: profile.status,
+            twoFactorEnabled: profile.twoFactorEnabled, sessionID: authentication.sessionID.uuidString.lowercased(), amr: authentication.methods
+        )
     }
 }
 

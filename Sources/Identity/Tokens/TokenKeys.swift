@@ -5,7 +5,7 @@ import JWTKit
 public import Logging
 import PostgresNIO
 import Synchronization
-import VigilCore
+public import VigilCore
 public import VigilStorage
 
 /// Why an access token was refused; every case answers 401 `invalid-token`.
@@ -45,9 +45,11 @@ public final class TokenKeys: Sendable {
 
     private let cache = Mutex<[String: TenantKeys]>([:])
     let accessTokenLifetime: TimeInterval
+    let clock: WallClock
 
-    public init(accessTokenLifetime: TimeInterval) {
+    public init(accessTokenLifetime: TimeInterval, clock: WallClock) {
         self.accessTokenLifetime = accessTokenLifetime
+        self.clock = clock
     }
 
     public func jwks(tenant: TenantDatabase, logger: Logger) async throws -> JSONWebKeySet {
@@ -111,7 +113,7 @@ public final class TokenKeys: Sendable {
     }
 
     private func load(tenant: TenantDatabase, logger: Logger) async throws -> TenantKeys? {
-        let retiredBefore = Date().addingTimeInterval(-accessTokenLifetime)
+        let retiredBefore = clock.now.addingTimeInterval(-accessTokenLifetime)
         return try await tenant.client.withConnection { connection in
             let rows = try await connection.query(
                 """
@@ -170,7 +172,7 @@ public final class TokenKeys: Sendable {
                 )
                 try await unit.record(AuditRecord(action: "token_key.created", entityType: "token_signing_key", entityID: kid))
                 try await unit.emit(
-                    OutboxEvent(aggregateType: "token_signing_key", aggregateID: kid, type: "token_key.created", payload: ["key_id": .string(kid)])
+                    OutboxEvent(aggregateType: "token_signing_key", aggregateID: kid, type: "token_key.created", payload: ["key_id": .identifier(kid)])
                 )
             }
         } catch is MadeElsewhere {

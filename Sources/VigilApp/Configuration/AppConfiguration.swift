@@ -2,8 +2,7 @@ public import Configuration
 import Foundation
 public import Logging
 public import VigilCore
-import VigilStorage
-public import Identity
+import VigilHTTP
 
 /// Everything an operator can set, read once at start from the environment (swift-configuration)
 /// and overridden by command-line flags. Secrets never pass through here in clear logs.
@@ -27,10 +26,6 @@ public struct AppConfiguration: Sendable {
     public var masterKeyFile: String?
     /// `VIGIL_MASTER_KEY`: the master key itself, for secret stores that inject variables.
     public var masterKey: String?
-    /// `VIGIL_BCRYPT_COST`: bcrypt's cost for new password hashes (12 to 16; spec 02 asks ≥ 12).
-    public var bcryptCost: Int = 12
-    /// `VIGIL_MAX_SESSIONS`: concurrent sessions per user; a login beyond it ends the oldest.
-    public var maxConcurrentSessions: Int = 3
 
     public init() {}
 
@@ -61,10 +56,6 @@ public struct AppConfiguration: Sendable {
             throw Invalid(description: "VIGIL_LOG_LEVEL: '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         configuration.logLevel = parsed
-        configuration.bcryptCost = try integer(reader, "vigil.bcrypt.cost", variable: "VIGIL_BCRYPT_COST", default: configuration.bcryptCost, range: 12...16)
-        configuration.maxConcurrentSessions = try integer(
-            reader, "vigil.max.sessions", variable: "VIGIL_MAX_SESSIONS", default: configuration.maxConcurrentSessions, range: 1...100
-        )
         configuration.masterKeyFile = reader.string(forKey: "vigil.master.key.file").flatMap { $0.isEmpty ? nil : $0 }
         configuration.masterKey = reader.string(forKey: "vigil.master.key", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         if configuration.masterKeyFile != nil, configuration.masterKey != nil {
@@ -87,15 +78,5 @@ public struct AppConfiguration: Sendable {
         guard (1...65535).contains(port) else { throw Invalid(description: "--port \(port) is not a port from 1 to 65535") }
         guard !host.isEmpty else { throw Invalid(description: "--host may not be empty") }
         return self
-    }
-}
-
-extension AppConfiguration {
-    /// Identity's settings from this configuration.
-    public var identitySettings: IdentitySettings {
-        var settings = IdentitySettings()
-        settings.bcryptCost = UInt8(bcryptCost)
-        settings.maxConcurrentSessions = maxConcurrentSessions
-        return settings
     }
 }

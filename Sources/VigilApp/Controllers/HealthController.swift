@@ -1,17 +1,18 @@
 import HTTPTypes
 import Hummingbird
 import VigilCore
+import VigilHTTP
 import VigilStorage
 
 /// `/healthz`: the process answers. `/readyz`: the catalog and every open pool answer too.
-struct HealthController {
+struct HealthController: RouteController {
     let directory: TenantDirectory
 
-    func addRoutes(to router: Router<VigilRequestContext>) {
-        router.get("healthz") { _, _ in
+    func addRoutes(to routes: RouteRegistrar) {
+        routes.add(PlatformRoutes.health) { _, _ in
             Self.status("ok")
         }
-        router.get("readyz") { _, context in
+        routes.add(PlatformRoutes.readiness) { _, context in
             guard await directory.isReady(logger: context.logger) else {
                 throw Problem.serviceUnavailable("The database is not reachable.")
             }

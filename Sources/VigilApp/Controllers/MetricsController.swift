@@ -1,13 +1,13 @@
 import Hummingbird
 import Prometheus
-import VigilStorage
+import VigilHTTP
 
 /// `/metrics` in the Prometheus text exposition format.
-struct MetricsController {
+struct MetricsController: RouteController {
     let registry: PrometheusCollectorRegistry
 
-    func addRoutes(to router: Router<VigilRequestContext>) {
-        router.get("metrics") { _, _ in
+    func addRoutes(to routes: RouteRegistrar) {
+        routes.add(PlatformRoutes.metrics) { _, _ in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -1,9 +1,9 @@
 import Foundation
 import Hummingbird
-import VigilStorage
+import VigilHTTP
 
 /// Serves the hand-kept OpenAPI 3.1 document (`Sources/VigilApp/Resources/openapi.yaml`) as is.
-struct OpenAPIController {
+struct OpenAPIController: RouteController {
     /// Read once, when the router is built: a build without its document fails at start-up, not per request.
     let document: ByteBuffer
 
@@ -11,8 +11,8 @@ struct OpenAPIController {
         document = ByteBuffer(string: try OpenAPIDocument.text())
     }
 
-    func addRoutes(to router: Router<VigilRequestContext>) {
-        router.get("api/openapi.yaml") { _, _ in
+    func addRoutes(to routes: RouteRegistrar) {
+        routes.add(PlatformRoutes.openAPI) { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: document))
         }
     }

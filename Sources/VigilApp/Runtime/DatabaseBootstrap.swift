@@ -1,24 +1,26 @@
 public import Logging
-import Audit
-import Identity
 import PostgresNIO
+public import VigilHTTP
 public import VigilStorage
 
 /// Brings the server's schema up to date: the catalog first, then every tenant database.
 public struct DatabaseBootstrap: Sendable {
     public let server: DatabaseServer
+    public let domains: [Domain]
 
-    public init(server: DatabaseServer) {
+    public init(server: DatabaseServer, domains: [Domain] = VigilDomains.all) {
         self.server = server
+        self.domains = domains
     }
 
-    /// The migrations every tenant database gets, in module order.
-    public static func tenantMigrations() throws -> [Migration] {
-        try StorageMigrations.tenant() + AuditMigrations.tenant() + IdentityMigrations.tenant()
+    /// The migrations every tenant database gets: storage's and every domain's, merged by their
+    /// global number, so a migration may use another domain's earlier tables.
+    public static func tenantMigrations(_ domains: [Domain] = VigilDomains.all) throws -> [Migration] {
+        try MigrationPlan.ordered([StorageMigrations.tenant()] + domains.map { try $0.tenantMigrations() })
     }
 
     public var provisioner: TenantProvisioner {
-        get throws { TenantProvisioner(server: server, tenantMigrations: try Self.tenantMigrations()) }
+        get throws { TenantProvisioner(server: server, tenantMigrations: try Self.tenantMigrations(domains)) }
     }
 
     public func migrateEverything(logger: Logger) async throws {

@@ -1,10 +1,10 @@
-public import Audit
-public import Identity
+public import Configuration
 import Foundation
 public import Logging
 public import Prometheus
 import PostgresNIO
 import ServiceLifecycle
+public import VigilHTTP
 public import VigilStorage
 
 /// What the `vigil` commands do, apart from parsing their arguments.
@@ -31,12 +31,6 @@ public enum VigilRuntime {
         let masterKey = try await stopping(embedded, ifFailing: logger) {
             try resolveMasterKey(configuration, generateInDataDirectory: demo || configuration.catalogURL == nil, logger: logger)
         }
-        var seedDemo: (@Sendable (DatabaseServer, TenantDirectory, Logger) async throws -> Void)?
-        if demo {
-            seedDemo = { @Sendable server, directory, logger in
-                try await DemoSeeder(server: server, configuration: configuration).seed(directory: directory, logger: logger)
-            }
-        }
         // The cluster's service is stopped last, after the server and pools, whatever ends the service group.
         let foundationServices: [any Service] = embedded.map { [EmbeddedClusterService(cluster: $0, logger: logger)] } ?? []
         let app = try await stopping(embedded, ifFailing: logger) {
@@ -44,7 +38,7 @@ public enum VigilRuntime {
                 configuration,
                 database: server,
                 dependencies: AppDependencies(
-                    logger: logger, metrics: metrics, masterKey: masterKey, foundationServices: foundationServices, afterMigrations: seedDemo
+                    logger: logger, metrics: metrics, masterKey: masterKey, foundationServices: foundationServices, seedsDemo: demo
                 )
             )
         }
@@ -137,58 +131,6 @@ public enum VigilRuntime {
             ]
         )
         return key
-    }
-
-    /// `vigil audit verify`: recomputes the chain of `tenant` (or of every tenant).
-    public static func verifyAudit(tenant slug: String?, _ configuration: AppConfiguration, logger: Logger) async throws -> [(tenant: String, result: ChainVerification)] {
-        try await withDatabase(configuration, logger: logger) { server in
-            let bootstrap = DatabaseBootstrap(server: server)
-            try await bootstrap.provisioner.prepareCatalog(logger: logger)
-            let records = try await bootstrap.withCatalog(logger: logger) { catalog in try await catalog.all(logger: logger) }
-            let chosen = records.filter { slug == nil || $0.slug == slug }
-            if let slug, chosen.isEmpty { throw UnknownTenant(slug: slug) }
-            var results: [(tenant: String, result: ChainVerification)] = []
-            for record in chosen {
-                let result = try await PostgresClient.withRunning(server.configuration(role: record.owner, database: record.databaseName), logger: logger) { client in
-                    try await ChainVerifier().verify(on: client, logger: logger)
-                }
-                results.append((record.slug, result))
-            }
-            return results
-        }
-    }
-
-    /// `vigil user create`: a real tenant's staff user, without a password, and the single-use
-    /// enrolment link that sets it (their first login then enrols TOTP).
-    public static func createStaffUser(
-        tenant slug: String, email: String, name: String?, role: String, _ configuration: AppConfiguration, logger: Logger
-    ) async throws -> (user: CreatedStaffUser, baseURL: String) {
-        let masterKey = try resolveMasterKey(configuration, generateInDataDirectory: configuration.catalogURL == nil, logger: logger)
-        return try await withDatabase(configuration, logger: logger) { server in
-            let bootstrap = DatabaseBootstrap(server: server)
-            try await bootstrap.migrateEverything(logger: logger)
-            guard let record = try await bootstrap.withCatalog(logger: logger, { try await $0.tenant(slug: slug, logger: logger) }) else {
-                throw UnknownTenant(slug: slug)
-            }
-            let directory = TenantDirectory(server: server, poolSize: 2, keyring: Keyring(masterKey: masterKey), logger: logger)
-            return try await withThrowingTaskGroup { group in
-                group.addTask { try await directory.run() }
-                defer { group.cancelAll() }
-                guard let tenant = try await directory.tenant(slug: slug) else { throw UnknownTenant(slug: slug) }
-                try await tenant.keyring.prepareTenantKey(database: tenant.databaseName, client: tenant.client, logger: logger)
-                let identity = IdentityService(settings: configuration.identitySettings)
-                let user = try await identity.createStaffUser(
-                    email: email, name: name ?? email, role: role, tenant: tenant, context: .system("cli", sourceService: "identity"), logger: logger
-                )
-                let host = record.hosts.first ?? "localhost"
-                return (user, "http://\(host):\(configuration.port)")
-            }
-        }
-    }
-
-    public struct UnknownTenant: Error, CustomStringConvertible {
-        public let slug: String
-        public var description: String { "There is no tenant '\(slug)' (see 'vigil tenant list')." }
     }
 
     static func createDirectory(_ path: String) throws {

@@ -1,6 +1,5 @@
-import Foundation
+public import Foundation
 public import HTTPTypes
-public import Hummingbird
 
 /// An RFC 9457 problem: the one shape every error of Vigil's API takes.
 ///
@@ -76,8 +75,13 @@ extension Problem {
         Problem(status: .notFound, slug: "not-found", title: "Not found", detail: detail)
     }
 
-    public static func methodNotAllowed() -> Problem {
-        Problem(status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed")
+    /// 405 with `Allow` naming the methods the path does answer.
+    public static func methodNotAllowed(allowed: [HTTPRequest.Method]) -> Problem {
+        let methods = allowed.map(\.rawValue).joined(separator: ", ")
+        return Problem(
+            status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed",
+            detail: "This path answers \(methods).", headers: [.allow: methods]
+        )
     }
 
     public static func unknownTenant() -> Problem {
@@ -105,11 +109,11 @@ extension Problem {
 
 // MARK: - Rendering
 
-extension Problem: HTTPResponseError {
+extension Problem {
     public static let mediaType = "application/problem+json"
 
-    /// The JSON body of the problem; `instance` is the path of the request that failed.
-    public func body(instance: String?) -> ByteBuffer {
+    /// The JSON document of the problem; `instance` is the path of the request that failed.
+    public func document(instance: String?) -> Data {
         let document = Document(
             type: type,
             title: title,
@@ -121,18 +125,7 @@ extension Problem: HTTPResponseError {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding a struct of strings and ints cannot fail.
-        let data = (try? encoder.encode(document)) ?? Data()
-        return ByteBuffer(bytes: data)
-    }
-
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        response(instance: request.uri.path)
-    }
-
-    public func response(instance: String?) -> Response {
-        var headers = self.headers
-        headers[.contentType] = Self.mediaType
-        return Response(status: status, headers: headers, body: .init(byteBuffer: body(instance: instance)))
+        return (try? encoder.encode(document)) ?? Data()
     }
 
     private struct Document: Encodable {

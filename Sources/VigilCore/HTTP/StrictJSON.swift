@@ -1,5 +1,4 @@
 public import Foundation
-public import Hummingbird
 
 /// Reads JSON request bodies the strict way decision 9 requires: `application/json` only, UTF-8,
 /// no NUL character anywhere (PostgreSQL cannot store U+0000), no field the target type does not
@@ -127,21 +126,5 @@ public enum StrictJSON {
     /// RFC 6901 escaping of one reference token.
     static func escape(_ token: String) -> String {
         token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
-    }
-}
-
-extension Request {
-    /// Collects the body (bounded by the context's upload limit) and decodes it with ``StrictJSON``.
-    public func decodeStrictJSON<T: Codable>(as type: T.Type, context: some RequestContext) async throws -> T {
-        guard MediaType(from: headers[.contentType] ?? "")?.isType(.applicationJson) == true else {
-            throw Problem.unsupportedMediaType(expected: "application/json")
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await body.collect(upTo: context.maxUploadSize)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw Problem.bodyTooLarge(limit: context.maxUploadSize)
-        }
-        return try StrictJSON.decode(T.self, from: Data(buffer.readableBytesView))
     }
 }

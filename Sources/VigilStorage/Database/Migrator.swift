@@ -28,7 +28,8 @@ public enum MigrationError: Error, CustomStringConvertible, Sendable, Equatable 
 
 /// Applies ordered migrations to one database: under a transaction-level advisory lock, all
 /// pending migrations in one transaction (PostgreSQL DDL is transactional, so a failure leaves
-/// nothing half-applied), each recorded with its checksum in `vigil_migrations`.
+/// nothing half-applied), each recorded with its checksum in `vigil_migrations`. A record under
+/// one of a migration's `previousIDs` is renamed to its id in the same transaction.
 public struct Migrator: Sendable {
     /// The advisory lock key every migrator takes, whatever the database ("vigilmig" in ASCII).
     static let lockKey: Int64 = 0x7669_6769_6c6d_6967
@@ -74,6 +75,24 @@ public struct Migrator: Sendable {
             recorded[id] = checksum
         }
         let known = Set(migrations.map(\.id))
+        // A migration whose file was renumbered is recorded under an id of an earlier build: with
+        // the same checksum it was applied already, so its record takes the new id. An id another
+        // migration still goes by is never taken over.
+        for migration in migrations where recorded[migration.id] == nil {
+            guard let previousID = migration.previousIDs.first(where: { recorded[$0] != nil && !known.contains($0) }),
+                let checksum = recorded[previousID]
+            else { continue }
+            guard checksum == migration.checksum else {
+                throw MigrationError.checksumChanged(id: migration.id, database: database, recorded: checksum, current: migration.checksum)
+            }
+            _ = try await connection.query("UPDATE vigil_migrations SET id = \(migration.id) WHERE id = \(previousID)", logger: logger)
+            recorded[previousID] = nil
+            recorded[migration.id] = checksum
+            logger.info(
+                "Renamed migration record",
+                metadata: ["migration": "\(migration.id)", "previous_id": "\(previousID)", "database": "\(database)"]
+            )
+        }
         if let unknown = recorded.keys.sorted().first(where: { !known.contains($0) }) {
             throw MigrationError.unknownApplied(id: unknown, database: database)
         }

@@ -23,11 +23,6 @@ public enum SealingPolicy {
         return !personalFragments.contains { lowered.contains($0) }
     }
 
-    /// Whether `name` holds an identifier, count or position Vigil generates (large integers are expected there).
-    static func isCounterOrIdentifier(_ name: String) -> Bool {
-        ["id", "count", "version", "position"].contains(name) || ["_id", "_count"].contains { name.hasSuffix($0) }
-    }
-
     /// Whether the member `name` with `value` stays in clear.
     public static func staysClear(_ name: String, _ value: JSONValue) -> Bool {
         value.isScalar && isAllowListed(name)

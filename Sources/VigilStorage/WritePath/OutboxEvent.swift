@@ -1,5 +1,4 @@
 public import Foundation
-public import VigilCore
 
 /// A business event appended to the outbox with its change (Debezium's outbox columns).
 ///
@@ -12,7 +11,8 @@ public struct OutboxEvent: Sendable, Equatable {
     public var aggregateID: String
     /// The event type, e.g. `customer.registered`.
     public var type: String
-    public var payload: [String: JSONValue]
+    /// Typed members, checked by ``OutboxPayloadRules`` when the event is emitted.
+    public var payload: [String: PayloadValue]
     public var schemaVersion: Int
     /// The legal entity the change happened under.
     public var legalEntity: String?
@@ -22,7 +22,7 @@ public struct OutboxEvent: Sendable, Equatable {
         aggregateType: String,
         aggregateID: String,
         type: String,
-        payload: [String: JSONValue],
+        payload: [String: PayloadValue],
         schemaVersion: Int = 1,
         legalEntity: String? = nil
     ) {

@@ -1,18 +1,23 @@
-public import VigilCore
+import Foundation
+import VigilCore
 
-/// Why an outbox payload was refused: it could carry personal data out of Vigil.
+/// Why an outbox payload was refused: it could carry personal data out of Vigil, or a member is
+/// not the kind of value its type says. Names the member, never its value (which may be personal).
 public struct OutboxPayloadViolation: Error, CustomStringConvertible, Sendable, Equatable {
     public let member: String
     public let reason: String
     public var description: String { "Outbox payload member '\(member)' \(reason)" }
 }
 
-/// Outbox payloads carry ids and allow-listed scalar fields only (decision 18). Checked on every
-/// emit, so no event the product (or its test suite) writes can ship customer PII.
+/// Outbox payloads carry ids and allow-listed, typed scalar fields only (decision 18). Checked on
+/// every emit, so no event the product (or its test suite) writes can ship customer PII.
+///
+/// Each member is checked by its ``PayloadValue`` type: identifiers, codes, amounts, counts and
+/// times for shape, and only free ``PayloadValue/text(_:)`` for content.
 public enum OutboxPayloadRules {
     /// An email address (`local@domain.tld`) anywhere, or a value shaped like a phone or account
     /// number: 9 or more digits with nothing but `+`, spaces, dots, dashes or brackets between them.
-    /// Scanned by hand: it runs on every string of every event.
+    /// Scanned by hand: it runs on every text member of every event.
     static let phoneSeparators = Set("+ .-()".utf8)
 
     static func looksPersonal(_ text: String) -> Bool {
@@ -37,28 +42,84 @@ public enum OutboxPayloadRules {
         return digits >= 9 && !isDecimalAmount
     }
 
-    public static func check(_ payload: [String: JSONValue]) throws(OutboxPayloadViolation) {
+    /// `[A-Za-z0-9._:-]{1,128}`.
+    static func isIdentifier(_ text: String) -> Bool {
+        let bytes = text.utf8
+        return (1...128).contains(bytes.count) && bytes.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+                return true
+            default:
+                return false
+            }
+        }
+    }
+
+    /// `[a-z0-9_.:-]{1,64}`.
+    static func isCode(_ text: String) -> Bool {
+        let bytes = text.utf8
+        return (1...64).contains(bytes.count) && bytes.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+                return true
+            default:
+                return false
+            }
+        }
+    }
+
+    /// Whether `date` renders as a four-digit-year RFC 3339 time (0001–9999, after rounding to the
+    /// microsecond); beyond that the rendering would be wrong or trap.
+    static func isRenderable(_ date: Date) -> Bool {
+        let microseconds = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        return microseconds.isFinite && microseconds >= -62_135_596_800_000_000 && microseconds < 253_402_300_800_000_000
+    }
+
+    /// Refuses `payload` unless every member name is allow-listed (``SealingPolicy/isAllowListed(_:)``)
+    /// and every value is what its type says; only text is scanned for personal data.
+    public static func check(_ payload: [String: PayloadValue]) throws(OutboxPayloadViolation) {
         for (name, value) in payload {
             guard SealingPolicy.isAllowListed(name) else {
                 throw OutboxPayloadViolation(member: name, reason: "is not on the allow-list of non-personal fields")
             }
-            let scalars: [JSONValue]
-            switch value {
-            case .array(let elements): scalars = elements
-            case .object: throw OutboxPayloadViolation(member: name, reason: "is an object; payloads hold scalars and arrays of scalars")
-            default: scalars = [value]
+            if case .list(let elements) = value {
+                for (index, element) in elements.enumerated() {
+                    if case .list = element {
+                        throw OutboxPayloadViolation(member: name, reason: "item \(index) is a list; lists hold scalars only")
+                    }
+                    if let reason = refusal(of: element) {
+                        throw OutboxPayloadViolation(member: name, reason: "item \(index) \(reason)")
+                    }
+                }
+            } else if let reason = refusal(of: value) {
+                throw OutboxPayloadViolation(member: name, reason: reason)
             }
-            for scalar in scalars {
-                guard scalar.isScalar else {
-                    throw OutboxPayloadViolation(member: name, reason: "holds a nested value; payloads hold scalars and arrays of scalars")
-                }
-                if let text = scalar.stringValue, looksPersonal(text) {
-                    throw OutboxPayloadViolation(member: name, reason: "looks like personal data (an email address or a phone number)")
-                }
-                if case .integer(let number) = scalar, abs(number) >= 100_000_000, !SealingPolicy.isCounterOrIdentifier(name) {
-                    throw OutboxPayloadViolation(member: name, reason: "is a number long enough to be a phone or account number; send it as an id or a decimal string")
-                }
-            }
+        }
+    }
+
+    /// Why the scalar `value` is refused, or nil when it is what its type says.
+    private static func refusal(of value: PayloadValue) -> String? {
+        switch value {
+        case .identifier(let text):
+            return isIdentifier(text) ? nil : "is not an identifier: 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'"
+        case .code(let text):
+            return isCode(text) ? nil : "is not a code: 1 to 64 characters of a-z, 0-9, '.', '_', ':' or '-'"
+        case .amount(let text):
+            return DecimalText.isDecimal(text) ? nil : "is not a decimal amount such as \"100.00\""
+        case .count(let number):
+            return (0...JSONValue.integerLimit).contains(number) ? nil : "is not a count from 0 to \(JSONValue.integerLimit)"
+        case .boolean:
+            return nil
+        case .time(let date):
+            return isRenderable(date) ? nil : "is a time outside the years 0001 to 9999"
+        case .text(let text):
+            // PostgreSQL's jsonb refuses U+0000: refused here, it is the caller's error rather than a failed insert.
+            if text.utf8.contains(0) { return "holds a NUL character, which PostgreSQL cannot store" }
+            return looksPersonal(text) ? "looks like personal data (an email address or a phone number)" : nil
+        case .list:
+            return nil  // Lists are taken apart by `check`.
         }
     }
 }

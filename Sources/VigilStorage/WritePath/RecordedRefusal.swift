@@ -1,12 +1,13 @@
 public import VigilCore
 
-/// A refusal that must leave a trace (failed login, lockout, denied sensitive action).
+/// A refusal that must leave a trace (failed login, lockout, denied sensitive action): the one way
+/// to commit a refusal and answer its problem.
 ///
-/// When a unit of work's body throws one, its transaction rolls back, and then a second unit of
-/// work commits what ``record(in:)`` writes — the counters it must move, the audit entry and the
-/// event, nothing else — before the refusal reaches the caller.
-public protocol RecordedRefusal: Error {
-    /// What the caller is answered once the refusal is recorded.
-    var problem: Problem { get }
-    func record(in unitOfWork: inout UnitOfWork) async throws
+/// Thrown from a unit of work's body (or passed to ``TenantDatabase/refuse(_:context:logger:)``),
+/// it rolls the body's transaction back; then a unit of work of its own commits what
+/// ``record(in:)`` writes — the counters it must move, the audit entry and the event, nothing
+/// else — and the caller is answered with the problem `record` returns (which may depend on what
+/// the counters showed, such as a lock a parallel attempt set first).
+public protocol RecordedRefusal: Error, Sendable {
+    func record(in unitOfWork: inout UnitOfWork) async throws -> Problem
 }

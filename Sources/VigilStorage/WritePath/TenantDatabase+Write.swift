@@ -6,26 +6,41 @@ public import VigilCore
 extension TenantDatabase {
     /// Runs `body` as one unit of work in this tenant's database and commits it.
     ///
-    /// Errors thrown inside keep their own type. A ``RecordedRefusal`` rolls back, then commits
-    /// what the refusal records, then is rethrown. With an idempotency claim in `context`, a retry
-    /// of a committed request throws ``IdempotentReplay``, a duplicate still running throws a 409
-    /// problem and a different request under the same key a 422 problem.
+    /// Errors thrown inside keep their own type. A ``RecordedRefusal`` rolls back, is recorded by
+    /// ``refuse(_:context:logger:)`` and answered with its problem. A context holding an
+    /// idempotency claim is refused here (``UnitOfWorkError/idempotentResponseNotStored``): a claimed
+    /// request must store its response, through ``write(_:logger:_:response:)``.
     public func write<Output>(
         _ context: WriteContext,
         logger: Logger,
         _ body: (inout UnitOfWork) async throws -> Output
     ) async throws -> Output {
-        try await perform(context, logger: logger, body: body, storedResponse: { _ in nil })
+        try await perform(context, logger: logger, body: body) { _ in nil }.output
     }
 
-    /// ``write(_:logger:_:)`` whose output is kept as the response to replay under the request's
-    /// `Idempotency-Key`; `storedResponse` renders it inside the transaction.
-    func perform<Output>(
+    /// The unit of work of a response path: `response` renders the output inside the transaction
+    /// and, under an idempotency claim, the rendered response is stored with the change. A retry
+    /// of a committed request throws ``IdempotentReplay``, a duplicate still running a 409
+    /// problem and a different request under the same key a 422 problem.
+    public func write<Output>(
+        _ context: WriteContext,
+        logger: Logger,
+        _ body: (inout UnitOfWork) async throws -> Output,
+        response: (Output) throws -> StoredResponse
+    ) async throws -> StoredResponse {
+        let written = try await perform(context, logger: logger, body: body, render: response)
+        guard let response = written.response else { throw UnitOfWorkError.idempotentResponseNotStored }
+        return response
+    }
+
+    /// One unit of work; `render` gives the response to store under the context's claim (nil:
+    /// none, which a claimed unit of work refuses).
+    private func perform<Output>(
         _ context: WriteContext,
         logger: Logger,
         body: (inout UnitOfWork) async throws -> Output,
-        storedResponse: (Output) throws -> StoredResponse?
-    ) async throws -> Output {
+        render: (Output) throws -> StoredResponse?
+    ) async throws -> (output: Output, response: StoredResponse?) {
         try await keyring.prepareTenantKey(database: databaseName, client: client, logger: logger)
         do {
             let output = try await client.inTransaction(logger: logger) { connection in
@@ -33,25 +48,34 @@ extension TenantDatabase {
                 if let claim = context.idempotency { try await claimIdempotencyKey(claim, on: connection, logger: logger) }
                 let output = try await body(&unit)
                 try unit.requireAudited()
-                let response = try storedResponse(output)
-                if let claim = context.idempotency, let response {
+                let response = try render(output)
+                if let claim = context.idempotency {
+                    guard let response else { throw UnitOfWorkError.idempotentResponseNotStored }
                     try await IdempotencyStore(tenant: self).insert(claim, response: response, on: connection, logger: logger)
                 }
-                return output
+                return (output, response)
             }
             commitSignal.signal()
             return output
         } catch let refusal as any RecordedRefusal {
-            var refusalContext = context
-            refusalContext.idempotency = nil
-            try await client.inTransaction(logger: logger) { connection in
-                var unit = UnitOfWork(connection: connection, logger: logger, context: refusalContext, tenant: self)
-                try await refusal.record(in: &unit)
-                try unit.requireAudited()
-            }
-            commitSignal.signal()
-            throw refusal
+            try await refuse(refusal, context: context, logger: logger)
         }
+    }
+
+    /// Commits what `refusal` records — its counters, entry and event, nothing else, never under
+    /// an idempotency key — then throws the problem it answers.
+    public func refuse(_ refusal: any RecordedRefusal, context: WriteContext, logger: Logger) async throws -> Never {
+        try await keyring.prepareTenantKey(database: databaseName, client: client, logger: logger)
+        var refusalContext = context
+        refusalContext.idempotency = nil
+        let problem = try await client.inTransaction(logger: logger) { connection in
+            var unit = UnitOfWork(connection: connection, logger: logger, context: refusalContext, tenant: self)
+            let problem = try await refusal.record(in: &unit)
+            try unit.requireAudited()
+            return problem
+        }
+        commitSignal.signal()
+        throw problem
     }
 
     /// Takes the key's lock for this transaction: one request per scope and key runs at a time.
@@ -86,5 +110,13 @@ extension Problem {
     /// 400: a malformed key, or a key on a route that never stores responses.
     public static func idempotencyKeyRefused(_ detail: String) -> Problem {
         Problem(status: .badRequest, slug: "idempotency-key-refused", title: "The Idempotency-Key header cannot be used here", detail: detail)
+    }
+
+    /// 400: a route that moves money needs an `Idempotency-Key`.
+    public static func idempotencyKeyRequired() -> Problem {
+        Problem(
+            status: .badRequest, slug: "idempotency-key-required", title: "This request needs an Idempotency-Key",
+            detail: "Send a unique Idempotency-Key header (a UUID is a good choice) and reuse it when you retry."
+        )
     }
 }

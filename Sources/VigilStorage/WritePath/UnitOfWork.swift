@@ -12,6 +12,9 @@ public enum UnitOfWorkError: Error, CustomStringConvertible, Sendable {
     case invalidDecimal(field: String)
     /// The database returned no id for an unconditional entry insert.
     case entryNotWritten
+    /// The unit of work holds an `Idempotency-Key` claim but was not given a response to store:
+    /// a retry would run the change twice. Claimed requests write through the response path.
+    case idempotentResponseNotStored
 
     public var description: String {
         switch self {
@@ -20,6 +23,8 @@ public enum UnitOfWorkError: Error, CustomStringConvertible, Sendable {
         case .customerErased(let id): return "Customer \(id) is erased: nothing personal can be recorded about them any more."
         case .invalidDecimal(let field): return "\(field) must be a decimal string such as \"10000.00\"."
         case .entryNotWritten: return "The audit entry insert returned no id."
+        case .idempotentResponseNotStored:
+            return "A unit of work holding an Idempotency-Key claim must store its response (write through the response path, not write(_:logger:_:))."
         }
     }
 }
@@ -53,7 +58,7 @@ public struct UnitOfWork: ~Copyable {
             ("balance_before", record.balanceBefore), ("balance_after", record.balanceAfter),
             ("margin_used_before", record.marginUsedBefore), ("margin_used_after", record.marginUsedAfter),
         ] {
-            if let value, !Self.isDecimal(value) { throw UnitOfWorkError.invalidDecimal(field: field) }
+            if let value, !DecimalText.isDecimal(value) { throw UnitOfWorkError.invalidDecimal(field: field) }
         }
         if let customerID = record.customerID, EntrySealer.needsSealing(record, actor: context.actor) {
             // Fast path: a key cached from an earlier commit, with the insert itself checking that
@@ -119,11 +124,12 @@ public struct UnitOfWork: ~Copyable {
     /// Appends `event` to the outbox; its payload must hold no personal data (``OutboxPayloadRules``).
     public mutating func emit(_ event: OutboxEvent) async throws {
         try OutboxPayloadRules.check(event.payload)
+        let payload = CanonicalJSON.string(of: .object(event.payload.mapValues(\.json)))
         try await connection.query(
             """
             INSERT INTO outbox_events (id, aggregatetype, aggregateid, type, payload, schema_version, trace_id, entity)
             VALUES (\(event.id), \(event.aggregateType), \(event.aggregateID), \(event.type),
-                    \(Self.json(event.payload))::jsonb, \(event.schemaVersion), \(context.traceID), \(event.legalEntity))
+                    \(payload)::jsonb, \(event.schemaVersion), \(context.traceID), \(event.legalEntity))
             """,
             logger: logger
         )
@@ -142,18 +148,5 @@ public struct UnitOfWork: ~Copyable {
 
     static func json(_ members: [String: JSONValue]?) -> String? {
         members.map { CanonicalJSON.string(of: .object($0)) }
-    }
-
-    /// `-?[0-9]+(\.[0-9]+)?`, scanned by hand: this runs on every money entry.
-    static func isDecimal(_ text: String) -> Bool {
-        var bytes = Substring(text).utf8[...]
-        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-        let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
-        let whole = bytes.prefix(while: isDigit)
-        guard !whole.isEmpty else { return false }
-        let rest = bytes.dropFirst(whole.count)
-        if rest.isEmpty { return true }
-        guard rest.first == UInt8(ascii: "."), rest.count > 1 else { return false }
-        return rest.dropFirst().allSatisfy(isDigit)
     }
 }

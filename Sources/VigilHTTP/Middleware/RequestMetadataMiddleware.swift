@@ -19,8 +19,10 @@ struct RequestMetadataMiddleware: RouterMiddleware {
         let traceID = incoming?.traceID ?? TraceID.random()
         let spanID = SpanID.random()
         context.traceID = traceID.description
-        context.clientAddress = trustedProxies.clientAddress(peer: context.peerAddress, forwardedFor: request.headers[values: .xForwardedFor])
-        context.userAgent = request.headers[.userAgent]
+        context.identifyClient(
+            address: trustedProxies.clientAddress(peer: context.peerAddress, forwardedFor: request.headers[values: .xForwardedFor]),
+            userAgent: request.headers[.userAgent]
+        )
         context.logger[metadataKey: "request.id"] = .string(context.requestID)
         context.logger[metadataKey: "trace.id"] = .string(context.traceID)
 

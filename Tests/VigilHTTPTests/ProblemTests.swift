@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-@testable import VigilCore
+import Hummingbird
+import VigilCore
+import VigilHTTP
 
 @Suite struct ProblemTests {
     @Test func aProblemRendersAsRFC9457WithItsFieldErrors() throws {

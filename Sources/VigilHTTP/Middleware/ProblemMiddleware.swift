@@ -17,8 +17,6 @@ struct ProblemMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let problem as Problem {
             return problem.response(instance: request.uri.path)
-        } catch let refusal as any RecordedRefusal {
-            return refusal.problem.response(instance: request.uri.path)
         } catch let error as HTTPError {
             return Self.problem(for: error, maxBodyBytes: maxBodyBytes).response(instance: request.uri.path)
         } catch {
@@ -33,7 +31,6 @@ struct ProblemMiddleware: RouterMiddleware {
         case .contentTooLarge: return .bodyTooLarge(limit: maxBodyBytes)
         case .badRequest: return .malformedRequest(error.body ?? "The request could not be read.")
         case .unsupportedMediaType: return .unsupportedMediaType(expected: "application/json")
-        case .methodNotAllowed: return .methodNotAllowed()
         default:
             return Problem(
                 status: error.status,

@@ -2,6 +2,7 @@ import Foundation
 public import HTTPTypes
 public import Hummingbird
 import VigilCore
+public import VigilStorage
 
 /// A mutating route's answer, already encoded inside the unit of work that produced it (so the
 /// response kept for an `Idempotency-Key` is exactly the one sent).
@@ -24,19 +25,21 @@ extension StoredResponse {
     }
 }
 
-extension TenantDatabase {
-    /// The unit of work of a mutating route: writes through ``write(_:logger:_:)`` with the request's
-    /// actor, ids and `Idempotency-Key`, and answers `status` with the body's output as JSON.
+extension VigilRequestContext {
+    /// The response path: one unit of work in the request's tenant with the request's actor, ids and
+    /// `Idempotency-Key`, answering `status` with the body's output as JSON. With a key, the
+    /// response is stored in the same transaction, so a retry replays it and writes nothing.
     public func respond<Output: Encodable>(
-        to context: VigilRequestContext,
         status: HTTPResponse.Status = .ok,
         sourceService: String,
         _ body: (inout UnitOfWork) async throws -> Output
     ) async throws -> WrittenResponse {
-        let encoder = context.responseEncoder
-        let stored = try await perform(context.writeContext(sourceService: sourceService), logger: context.logger) { unit in
-            StoredResponse(status: status.code, contentType: "application/json", body: try encoder.encode(try await body(&unit)))
-        } storedResponse: { $0 }
+        let encoder = responseEncoder
+        let stored = try await requireTenant().write(writeContext(sourceService: sourceService), logger: logger) { unit in
+            try await body(&unit)
+        } response: { output in
+            StoredResponse(status: status.code, contentType: "application/json", body: try encoder.encode(output))
+        }
         return WrittenResponse(stored: stored)
     }
 }

@@ -1,8 +1,10 @@
 public import Foundation
+public import VigilHTTP
+public import VigilStorage
 
-/// Who a request's access token says is asking, confirmed against their session row (identity,
-/// spec 02). Permissions are never read from the token; access control looks them up.
-public struct Authentication: Sendable, Equatable {
+/// Who a request's access token says is asking, confirmed against their session row (spec 02).
+/// Permissions are never read from the token; access control looks them up.
+public struct Authentication: AuthenticatedCaller, Equatable {
     /// `staff` or `customer`: the token's `scope`.
     public var scope: String
     public var principalID: UUID
@@ -20,5 +22,15 @@ public struct Authentication: Sendable, Equatable {
         self.methods = methods
         self.authenticatedAt = authenticatedAt
         self.secondFactorAt = secondFactorAt
+    }
+
+    public var audience: CallerAudience {
+        scope == Population.staff.rawValue ? .staff : .customer
+    }
+
+    public var actor: AuditActor {
+        AuditActor(
+            kind: audience == .staff ? .staff : .customer, id: principalID.uuidString.lowercased(), sessionID: sessionID.uuidString.lowercased()
+        )
     }
 }

@@ -1,0 +1,38 @@
+import HTTPTypes
+public import Hummingbird
+import VigilCore
+public import VigilStorage
+
+/// What stands before every handler, in this order, driven by the route's declaration:
+/// the tenant from the Host header (tenant routes), the caller's credential, the declared
+/// access, then the `Idempotency-Key` policy. Authentication runs before idempotency because a
+/// key's scope includes the principal.
+struct RouteGateway: RouterMiddleware {
+    typealias Context = VigilRequestContext
+
+    let declaration: RouteDeclaration
+    let directory: TenantDirectory
+    let authenticators: [any RequestAuthenticator]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.route = declaration
+        if declaration.realm == .tenant {
+            guard let tenant = try await directory.tenant(forHost: request.head.authority ?? "") else { throw Problem.unknownTenant() }
+            context.tenant = tenant
+            context.logger[metadataKey: "tenant"] = .string(tenant.slug)
+            for authenticator in authenticators {
+                if let caller = try await authenticator.authenticate(request, context: context) {
+                    context.authenticated(as: caller)
+                    break
+                }
+            }
+        }
+        switch AccessGate.decide(declaration.access, caller: context.caller?.audience) {
+        case .allowed: break
+        case .authenticationRequired: throw Problem.authenticationRequired()
+        case .wrongScope(let expected): throw Problem.wrongScope(expected: expected.rawValue)
+        }
+        return try await IdempotencyGate(policy: declaration.idempotency).handle(request, context: context, next: next)
+    }
+}
