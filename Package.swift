@@ -226,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "IdentityTests",
             dependencies: [
-                "Identity", "VigilHTTP", "VigilCore", "VigilStorage", "VigilTesting",
+                "Identity", "Audit", "VigilHTTP", "VigilCore", "VigilStorage", "VigilTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -10,7 +10,7 @@ extension Domain {
             name: "identity",
             tenantMigrations: { try IdentityMigrations.tenant() },
             routes: IdentityRoutes.declarations,
-            commands: [UserCommand.self],
+            commands: [UserCommand.self, TokenKeysCommand.self],
             settings: IdentitySettings.declarations,
             checkSettings: { _ = try IdentitySettings.read(from: $0) },
             start: { context in

@@ -26,7 +26,13 @@ struct Vigil: AsyncParsableCommand {
             if let domainCommand = command as? any DomainCommand {
                 let configuration = try domainCommand.common.configuration()
                 let environment = LiveCommandEnvironment(configuration, configuration: settingsReader, logger: commandLogger(configuration))
-                try await domainCommand.run(in: environment)
+                do {
+                    try await domainCommand.run(in: environment)
+                } catch let exit as ExitCode {
+                    throw exit
+                } catch {
+                    throw fail(error)
+                }
             } else if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -808,3 +808,25 @@ def test_audit_trail_holds_the_auth_events_and_verifies(server, module_vigil):
     assert match, result.stdout
     assert int(match.group(1)) > 50, result.stdout
     assert server.running()
+
+
+# --------------------------------------------------------------------------------------------
+# Token key rotation (`vigil token-keys rotate`, a command the identity domain contributes)
+# --------------------------------------------------------------------------------------------
+
+
+def test_token_keys_rotate_retires_the_current_key_and_makes_its_successor(server, module_vigil):
+    first = module_vigil.run("token-keys", "rotate", "--tenant", "acme", data_dir=server.data_dir)
+    assert first.returncode == 0, f"exit {first.returncode}\n{first.stdout}\n{first.stderr}"
+    made = re.search(r"now signs access tokens with key ([0-9a-f]{16})", first.stdout)
+    assert made, first.stdout
+    second = module_vigil.run("token-keys", "rotate", "--tenant", "acme", data_dir=server.data_dir)
+    assert second.returncode == 0, second.stderr
+    # The second rotation retires the key the first one made.
+    assert f"key {made.group(1)} is retired" in second.stdout, second.stdout
+    assert server.running() and server.get("/readyz").status_code == 200
+
+    unknown = module_vigil.run("token-keys", "rotate", "--tenant", "nobody", data_dir=server.data_dir)
+    assert unknown.returncode != 0
+    assert "There is no tenant 'nobody'" in unknown.stderr
+    assert "Fatal error" not in unknown.stderr

@@ -27,9 +27,10 @@ public struct JSONWebKeySet: Codable, Sendable, Equatable {
     public let keys: [Key]
 }
 
-/// Each tenant's Ed25519 token keys (decision 10): made on first use through the unit of work,
-/// private halves sealed with the tenant key, cached per process. The newest key signs; retired
-/// keys verify (and stay in the JWKS) until the tokens they signed have expired.
+/// Each tenant's access-token keys (decision 10), kept by the shared ``SigningKeys``: made on first
+/// use through the unit of work, private halves sealed with the tenant key, cached per process for
+/// at most ``maximumAge``. The newest key signs; retired keys verify (and stay in the JWKS) until the
+/// tokens they signed have expired.
 public final class TokenKeys: Sendable {
     struct TenantKeys: Sendable {
         let collection: JWTKeyCollection
@@ -42,6 +43,9 @@ public final class TokenKeys: Sendable {
     /// An unknown `kid` reloads the keys (another process may have rotated), at most this often:
     /// a stream of forged kids must not turn every request into a key load.
     static let reloadInterval = Duration.seconds(10)
+    /// Keys are read again this often, so a rotation made by another process (or `vigil
+    /// token-keys rotate`) reaches every process, and a retired key stops verifying once its tokens expired.
+    static let maximumAge = Duration.seconds(60)
 
     private let cache = Mutex<[String: TenantKeys]>([:])
     let accessTokenLifetime: TimeInterval
@@ -101,10 +105,10 @@ public final class TokenKeys: Sendable {
     }
 
     func keys(tenant: TenantDatabase, logger: Logger) async throws -> TenantKeys {
-        if let cached = cache.withLock({ $0[tenant.databaseName] }) { return cached }
+        if let cached = cache.withLock({ $0[tenant.databaseName] }), ContinuousClock.now - cached.loadedAt < Self.maximumAge { return cached }
         var loaded = try await load(tenant: tenant, logger: logger)
         if loaded == nil {
-            try await create(tenant: tenant, logger: logger)
+            try await SigningKeys.ensureCurrent(.accessTokens, tenant: tenant, context: .system("identity"), now: clock.now, logger: logger)
             loaded = try await load(tenant: tenant, logger: logger)
         }
         guard let loaded else { throw KeyringError.corrupt("token signing keys") }
@@ -112,71 +116,32 @@ public final class TokenKeys: Sendable {
         return loaded
     }
 
-    private func load(tenant: TenantDatabase, logger: Logger) async throws -> TenantKeys? {
-        let retiredBefore = clock.now.addingTimeInterval(-accessTokenLifetime)
-        return try await tenant.client.withConnection { connection in
-            let rows = try await connection.query(
-                """
-                SELECT kid, private_key, retired_at IS NULL FROM token_signing_keys
-                WHERE retired_at IS NULL OR retired_at > \(retiredBefore) ORDER BY created_at
-                """,
-                logger: logger
-            ).decode((String, String, Bool).self)
-            var stored: [(kid: String, sealed: String, signs: Bool)] = []
-            for try await row in rows { stored.append(row) }
-            guard let signing = stored.last(where: \.signs) else { return nil }
-            let collection = JWTKeyCollection()
-            var jwks: [JSONWebKeySet.Key] = []
-            for key in stored {
-                let raw = try await TenantSecrets.open(
-                    key.sealed, place: "token_signing_keys.private_key:\(key.kid)", tenant: tenant, connection: connection, logger: logger
-                )
-                guard let rawData = Data(base64Encoded: raw) else { throw KeyringError.corrupt("token signing key \(key.kid)") }
-                let privateKey = try Curve25519.Signing.PrivateKey(rawRepresentation: rawData)
-                await collection.add(eddsa: EdDSA.PrivateKey(backing: privateKey), kid: JWKIdentifier(string: key.kid))
-                jwks.append(
-                    .init(
-                        kty: "OKP", crv: "Ed25519", x: String(base64Encoding: privateKey.publicKey.rawRepresentation, options: [.base64UrlAlphabet, .omitPaddingCharacter]), kid: key.kid,
-                        alg: "EdDSA", use: "sig"
-                    )
-                )
-            }
-            return TenantKeys(
-                collection: collection, signingKID: signing.kid, kids: Set(stored.map(\.kid)), jwks: JSONWebKeySet(keys: jwks),
-                loadedAt: .now
-            )
-        }
+    /// Retires the tenant's signing key and makes its successor (`vigil token-keys rotate`). Tokens
+    /// the retired key signed verify until they expire; other processes pick the new key up within
+    /// ``maximumAge``.
+    public func rotate(tenant: TenantDatabase, context: WriteContext, logger: Logger) async throws -> (kid: String, retiredKID: String?) {
+        let rotated = try await SigningKeys.rotate(.accessTokens, tenant: tenant, context: context, now: clock.now, logger: logger)
+        cache.withLock { _ = $0.removeValue(forKey: tenant.databaseName) }
+        return rotated
     }
 
-    /// Makes the tenant's first key, once, however many processes race to it.
-    private func create(tenant: TenantDatabase, logger: Logger) async throws {
-        struct MadeElsewhere: Error {}
-        do {
-            try await tenant.write(.system("identity"), logger: logger) { unit in
-                try await unit.connection.query("SELECT pg_advisory_xact_lock(hashtext('vigil.token_signing_keys'))", logger: logger).drain()
-                let existing = try await unit.connection.query(
-                    "SELECT count(*) FROM token_signing_keys WHERE retired_at IS NULL", logger: logger
-                ).decode(Int.self).reduce(into: 0) { $0 += $1 }
-                guard existing == 0 else { throw MadeElsewhere() }
-                let privateKey = Curve25519.Signing.PrivateKey()
-                let kid = String(Hex.string(SHA256.hash(data: privateKey.publicKey.rawRepresentation)).prefix(16))
-                let sealed = try TenantSecrets.seal(
-                    privateKey.rawRepresentation.base64EncodedString(), place: "token_signing_keys.private_key:\(kid)", tenant: tenant
-                )
-                try await unit.connection.query(
-                    """
-                    INSERT INTO token_signing_keys (kid, private_key, public_key, created_at)
-                    VALUES (\(kid), \(sealed), \(privateKey.publicKey.rawRepresentation), now())
-                    """,
-                    logger: logger
-                )
-                try await unit.record(AuditRecord(action: "token_key.created", entityType: "token_signing_key", entityID: kid))
-                try await unit.emit(
-                    OutboxEvent(aggregateType: "token_signing_key", aggregateID: kid, type: "token_key.created", payload: ["key_id": .identifier(kid)])
-                )
-            }
-        } catch is MadeElsewhere {
-            return
+    private func load(tenant: TenantDatabase, logger: Logger) async throws -> TenantKeys? {
+        let stored = try await SigningKeys.verifying(.accessTokens, tenant: tenant, retiredAfter: clock.now.addingTimeInterval(-accessTokenLifetime), logger: logger)
+        guard let signing = stored.last(where: { $0.retiredAt == nil }) else { return nil }
+        let collection = JWTKeyCollection()
+        var jwks: [JSONWebKeySet.Key] = []
+        for key in stored {
+            await collection.add(eddsa: EdDSA.PrivateKey(backing: key.privateKey), kid: JWKIdentifier(string: key.kid))
+            let x = String(base64Encoding: key.privateKey.publicKey.rawRepresentation, options: [.base64UrlAlphabet, .omitPaddingCharacter])
+            jwks.append(.init(kty: "OKP", crv: "Ed25519", x: x, kid: key.kid, alg: "EdDSA", use: "sig"))
         }
+        return TenantKeys(
+            collection: collection, signingKID: signing.kid, kids: Set(stored.map(\.kid)), jwks: JSONWebKeySet(keys: jwks), loadedAt: .now
+        )
     }
+}
+
+extension SigningKeyPurpose {
+    /// The keys that sign access tokens, published in each tenant's JWKS.
+    public static let accessTokens = SigningKeyPurpose(table: "token_signing_keys", entityType: "token_signing_key", actionPrefix: "token_key")
 }
