@@ -227,6 +227,7 @@ let package = Package(
             name: "IdentityTests",
             dependencies: [
                 "Identity", "Audit", "VigilHTTP", "VigilCore", "VigilStorage", "VigilTesting",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -2,11 +2,6 @@ public import Configuration
 import Foundation
 public import VigilHTTP
 
-/// Identity's settings were given a value that is not allowed; start-up stops with this message.
-public struct InvalidIdentitySetting: Error, CustomStringConvertible, Sendable {
-    public let description: String
-}
-
 extension IdentitySettings {
     /// The environment variables identity reads, for `vigil --help`.
     public static let declarations = [
@@ -18,18 +13,10 @@ extension IdentitySettings {
     /// range is an error, never a silent default.
     public static func read(from reader: ConfigReader) throws -> IdentitySettings {
         var settings = IdentitySettings()
-        settings.bcryptCost = UInt8(try integer(reader, "vigil.bcrypt.cost", variable: "VIGIL_BCRYPT_COST", default: Int(settings.bcryptCost), range: 12...16))
-        settings.maxConcurrentSessions = try integer(
-            reader, "vigil.max.sessions", variable: "VIGIL_MAX_SESSIONS", default: settings.maxConcurrentSessions, range: 1...100
+        settings.bcryptCost = UInt8(try reader.wholeNumber("vigil.bcrypt.cost", variable: "VIGIL_BCRYPT_COST", default: Int(settings.bcryptCost), range: 12...16))
+        settings.maxConcurrentSessions = try reader.wholeNumber(
+            "vigil.max.sessions", variable: "VIGIL_MAX_SESSIONS", default: settings.maxConcurrentSessions, range: 1...100
         )
         return settings
-    }
-
-    static func integer(_ reader: ConfigReader, _ key: ConfigKey, variable: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text = reader.string(forKey: key) else { return value }
-        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
-            throw InvalidIdentitySetting(description: "\(variable): '\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return number
     }
 }

@@ -2,7 +2,7 @@ public import Configuration
 import Foundation
 public import Logging
 public import VigilCore
-import VigilHTTP
+public import VigilHTTP
 
 /// Everything an operator can set, read once at start from the environment (swift-configuration)
 /// and overridden by command-line flags. Secrets never pass through here in clear logs.
@@ -29,16 +29,14 @@ public struct AppConfiguration: Sendable {
 
     public init() {}
 
-    public struct Invalid: Error, CustomStringConvertible, Sendable {
-        public let description: String
-    }
+    public typealias Invalid = InvalidSetting
 
     /// Reads the `VIGIL_*` environment variables through swift-configuration.
     public static func fromEnvironment(_ reader: ConfigReader = ConfigReader(provider: EnvironmentVariablesProvider())) throws -> AppConfiguration {
         var configuration = AppConfiguration()
         configuration.dataDirectory = reader.string(forKey: "vigil.data.dir", default: configuration.dataDirectory)
         configuration.host = reader.string(forKey: "vigil.host", default: configuration.host)
-        configuration.port = try integer(reader, "vigil.port", variable: "VIGIL_PORT", default: configuration.port, range: 1...65535)
+        configuration.port = try reader.wholeNumber("vigil.port", variable: "VIGIL_PORT", default: configuration.port, range: 1...65535)
         configuration.catalogURL = reader.string(forKey: "vigil.catalog.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         if let proxies = reader.string(forKey: "vigil.trusted.proxies") {
             do {
@@ -47,10 +45,9 @@ public struct AppConfiguration: Sendable {
                 throw Invalid(description: "VIGIL_TRUSTED_PROXIES: \(error)")
             }
         }
-        configuration.maxBodyBytes = try integer(
-            reader, "vigil.max.body.bytes", variable: "VIGIL_MAX_BODY_BYTES", default: configuration.maxBodyBytes, range: 1...(1 << 30)
+        configuration.maxBodyBytes = try reader.wholeNumber("vigil.max.body.bytes", variable: "VIGIL_MAX_BODY_BYTES", default: configuration.maxBodyBytes, range: 1...(1 << 30)
         )
-        configuration.poolSize = try integer(reader, "vigil.db.pool.size", variable: "VIGIL_DB_POOL_SIZE", default: configuration.poolSize, range: 1...100)
+        configuration.poolSize = try reader.wholeNumber("vigil.db.pool.size", variable: "VIGIL_DB_POOL_SIZE", default: configuration.poolSize, range: 1...100)
         let level = reader.string(forKey: "vigil.log.level", default: configuration.logLevel.rawValue)
         guard let parsed = Logger.Level(rawValue: level) else {
             throw Invalid(description: "VIGIL_LOG_LEVEL: '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
@@ -62,15 +59,6 @@ public struct AppConfiguration: Sendable {
             throw Invalid(description: "set VIGIL_MASTER_KEY_FILE or VIGIL_MASTER_KEY, not both")
         }
         return configuration
-    }
-
-    /// An integer setting: absent gives the default; anything but a whole number in `range` is an error, never a silent default.
-    static func integer(_ reader: ConfigReader, _ key: ConfigKey, variable: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text = reader.string(forKey: key) else { return value }
-        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
-            throw Invalid(description: "\(variable): '\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return number
     }
 
     /// Checks values given on the command line, which bypass the environment's checks.
