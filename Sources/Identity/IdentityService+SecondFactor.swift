@@ -110,6 +110,8 @@ extension IdentityService {
             guard try await lockedChallenge(mfaToken, purpose: .mfa, population: population, now: now, unit: &unit) == principalID,
                 let locked = try await CredentialStore.find(population, principalID: principalID, lock: true, on: unit.connection, logger: unit.logger)
             else { throw Problem.invalidMFAToken() }
+            // A wrong code is counted against the token before its lock is released.
+            try await unit.holdLocksForRefusal()
             switch try await checkCode(code, credential: locked, now: now, tenant: call.tenant, unit: &unit) {
             case .rejected(let reason):
                 throw FailedAttempt(
@@ -247,6 +249,7 @@ extension IdentityService {
         return try await call.tenant.write(context, logger: call.logger) { unit in
             guard let locked = try await CredentialStore.find(population, principalID: authentication.principalID, lock: true, on: unit.connection, logger: unit.logger)
             else { throw Problem.invalidToken("The account no longer exists.") }
+            try await unit.holdLocksForRefusal()
             switch try await checkCode(code, credential: locked, now: now, tenant: call.tenant, unit: &unit) {
             case .rejected(let reason):
                 throw FailedAttempt(
@@ -254,7 +257,7 @@ extension IdentityService {
                     principalID: authentication.principalID, throttle: throttle, call: call, now: now
                 )
             case .accepted(let method):
-                try await SessionStore.markSecondFactor(authentication.sessionID, now: now, on: unit.connection, logger: unit.logger)
+                try await SessionStore.markSteppedUp(authentication.sessionID, now: now, on: unit.connection, logger: unit.logger)
                 try await recordAuthEvent(&unit, "auth.step_up", population, authentication.principalID, sessionID: authentication.sessionID, reasonCode: method)
                 return StepUpResponse(stepUpExpiresAt: now.addingTimeInterval(settings.stepUpWindow))
             }

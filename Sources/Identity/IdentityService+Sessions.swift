@@ -26,6 +26,8 @@ extension IdentityService {
             guard let locked = try await RefreshTokenStore.find(refreshToken, lock: true, on: unit.connection, logger: unit.logger) else {
                 throw Problem.invalidRefreshToken()
             }
+            // A reused token's family is revoked before its row lock is released.
+            try await unit.holdLocksForRefusal()
             if locked.rotated {
                 throw AuthRefusal(
                     identity: self, action: "auth.refresh_token_reused", population: population, principalID: locked.principalID,

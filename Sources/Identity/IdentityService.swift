@@ -23,9 +23,11 @@ public struct AuthCall: Sendable {
     func context(as population: Population, _ principalID: UUID?, sessionID: UUID? = nil) -> WriteContext {
         var context = writeContext
         guard let principalID else { return context }
+        let sameActor = context.actor.kind == population.actorKind && context.actor.id == principalID.uuidString.lowercased()
         context.actor.kind = population.actorKind
         context.actor.id = principalID.uuidString.lowercased()
-        context.actor.sessionID = sessionID?.uuidString.lowercased() ?? context.actor.sessionID
+        // The caller's session belongs to the entry only when the caller is this principal.
+        context.actor.sessionID = sessionID?.uuidString.lowercased() ?? (sameActor ? context.actor.sessionID : nil)
         return context
     }
 }

@@ -56,9 +56,12 @@ import VigilTesting
             _ = try await identity.tokenKeys.verify(after, tenant: tenant, now: clock.now, logger: logger)
             #expect(try await identity.tokenKeys.jwks(tenant: tenant, logger: logger).keys.map(\.kid) == [firstKID, rotated.kid])
 
-            // Once its tokens have expired (and the cache has been read again), the retired key leaves the JWKS…
-            clock.advance(IdentitySettings().accessTokenLifetime + 1)
-            try await Task.sleep(for: .zero)
+            // Within a token's lifetime and the minute another process may still sign with it, it stays…
+            clock.advance(IdentitySettings().accessTokenLifetime + 30)
+            let fresh = TokenKeys(accessTokenLifetime: IdentitySettings().accessTokenLifetime, clock: WallClock { clock.now })
+            #expect(try await fresh.jwks(tenant: tenant, logger: logger).keys.map(\.kid) == [firstKID, rotated.kid])
+            // …then, its tokens expired everywhere, it leaves the JWKS…
+            clock.advance(31)
             let reloaded = TokenKeys(accessTokenLifetime: IdentitySettings().accessTokenLifetime, clock: WallClock { clock.now })
             #expect(try await reloaded.jwks(tenant: tenant, logger: logger).keys.map(\.kid) == [rotated.kid])
             // …but no public key is ever deleted: old signatures stay checkable.

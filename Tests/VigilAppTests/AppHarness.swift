@@ -83,11 +83,13 @@ enum TestRoutes {
     static let echo = RouteDeclaration(.post, "/test/echo", access: .anonymous, mutates: false, operationID: "testEcho", realm: .platform)
     static let failure = RouteDeclaration(.get, "/test/failure", access: .anonymous, operationID: "testFailure", realm: .platform)
     static let client = RouteDeclaration(.get, "/test/client", access: .anonymous, operationID: "testClient", realm: .platform)
-    static let notes = RouteDeclaration(.post, "/api/test/notes", access: .anonymous, operationID: "testCreateNote")
-    static let slowNotes = RouteDeclaration(.post, "/api/test/slow-notes", access: .anonymous, operationID: "testCreateSlowNote")
+    static let notes = RouteDeclaration(.post, "/api/test/notes", access: .anonymous, idempotency: .accepts, operationID: "testCreateNote")
+    static let slowNotes = RouteDeclaration(.post, "/api/test/slow-notes", access: .anonymous, idempotency: .accepts, operationID: "testCreateSlowNote")
     static let payments = RouteDeclaration(.post, "/api/test/payments", access: .anonymous, idempotency: .requires, operationID: "testCreatePayment")
-    static let unaudited = RouteDeclaration(.post, "/api/test/unaudited", access: .anonymous, operationID: "testUnaudited")
-    static let misusedWrite = RouteDeclaration(.post, "/api/test/misused-write", access: .anonymous, operationID: "testMisusedWrite")
+    static let unaudited = RouteDeclaration(.post, "/api/test/unaudited", access: .anonymous, idempotency: .accepts, operationID: "testUnaudited")
+    static let misusedWrite = RouteDeclaration(
+        .post, "/api/test/misused-write", access: .anonymous, idempotency: .accepts, operationID: "testMisusedWrite"
+    )
     static let staffOnly = RouteDeclaration(.get, "/api/test/staff-only", access: .permission("view_customers"), operationID: "testStaffOnly")
 
     static let declarations = [echo, failure, client, notes, slowNotes, payments, unaudited, misusedWrite, staffOnly]

@@ -36,6 +36,33 @@ import VigilTesting
         (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["type"] as? String
     }
 
+    /// Parallel wrong codes on one `mfa_token`: each is checked under the token's row lock and
+    /// counted before the lock is released, so the token allows exactly five code checks.
+    @Test func parallelWrongCodesOnOneMFATokenAreCheckedExactlyFiveTimes() async throws {
+        try await withIdentity { flows in
+            let (person, _, _, _) = try await flows.staffWithTOTP()
+            let token = try await flows.mfaToken(.staff, person)
+            let before = try await flows.database.query(
+                "SELECT count(*) FROM audit_entries WHERE action = 'auth.second_factor_failed'", logger: TestPostgres.logger
+            ).decode(Int64.self).reduce(0, +)
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<20 {
+                    group.addTask { try await flows.post("/api/admin/auth/login/2fa", IdentityFlows.body(["mfa_token": token, "code": "zzzz-zzzz"])).status }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(!statuses.contains(.ok))
+            let checked = try await flows.database.query(
+                "SELECT count(*) FROM audit_entries WHERE action = 'auth.second_factor_failed'", logger: TestPostgres.logger
+            ).decode(Int64.self).reduce(0, +)
+            #expect(checked - before == 5)
+            let failures = try await flows.database.query(
+                "SELECT failures FROM auth_challenges WHERE token_hash = \(OpaqueToken.hash(token))", logger: TestPostgres.logger
+            ).decode(Int.self).reduce(0, +)
+            #expect(failures == 5)
+        }
+    }
+
     @Test(arguments: [true, false])
     func parallelWrongPasswordsGiveExactlyFive401sThenLockoutsForKnownAndUnknownEmails(known: Bool) async throws {
         try await withIdentity { flows in

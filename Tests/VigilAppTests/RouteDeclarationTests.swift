@@ -57,6 +57,8 @@ import VigilTesting
         ("/api/admin/auth/sessions", .post, "GET"),
         ("/api/customer/sessions/0b9c1f0e-0000-4000-8000-000000000000", .get, "DELETE"),
         ("/healthz", .delete, "GET"),
+        // The literal segment wins over `{id}`, as in the router.
+        ("/api/admin/auth/sessions/revoke-others", .get, "POST"),
     ])
     func aKnownPathWithTheWrongMethodIs405WithAllow(path: String, method: HTTPRequest.Method, allow: String) async throws {
         let app = try await AppHarness().application()
@@ -66,6 +68,20 @@ import VigilTesting
             #expect(response.headers[.allow] == allow)
             #expect(response.headers[.contentType] == "application/problem+json")
             #expect(String(buffer: response.body).contains("/problems/method-not-allowed"))
+        }
+    }
+
+    @Test func thePublishedKeySetReadsNoCredential() async throws {
+        let app = try await AppHarness().application()
+        try await app.test(.router) { client in
+            let response = try await client.execute(uri: "/.well-known/jwks.json", method: .get, headers: [.authorization: "Bearer not-a-token"])
+            #expect(response.status == .ok)
+            let login = try await client.execute(
+                uri: "/api/admin/auth/login", method: .post, headers: [.authorization: "Bearer not-a-token", .contentType: "application/json"],
+                body: ByteBuffer(string: #"{"email":"a@b.example","password":"x"}"#)
+            )
+            #expect(login.status == .unauthorized)
+            #expect(String(buffer: login.body).contains("/problems/invalid-token"))
         }
     }
 

@@ -13,7 +13,7 @@ import VigilHTTP
         let cursor = Cursor(position: position)
         let text = cursor.encoded
         #expect(!text.contains("=") && !text.contains("+") && !text.contains("/"))
-        #expect(try Cursor(decoding: text) == cursor)
+        #expect(try Cursor(decoding: text, keys: Set(position.keys)) == cursor)
     }
 
     static func base64url(_ json: String) -> String {
@@ -28,20 +28,24 @@ import VigilHTTP
         base64url("[1,2]"),
         base64url("{}"),
         base64url(#"{"id":{"nested":1}}"#),
+        // Another list's keys, or one key short.
+        base64url(#"{"name":"a"}"#),
+        base64url(#"{"created_at":"2026-11-29T22:38:00.123456Z"}"#),
         // Valid JSON, but not the canonical form Vigil writes: a hand-made cursor.
-        base64url(#"{ "id": 1 }"#),
-        base64url(#"{"b":1,"a":2}"#),
+        base64url(#"{ "created_at": "x", "id": 1 }"#),
+        base64url(#"{"id":1,"created_at":"x"}"#),
     ])
     func anythingVigilDidNotWriteIsA400(text: String) {
-        #expect(throws: Problem.invalidCursor()) { try Cursor(decoding: text) }
+        #expect(throws: Problem.invalidCursor()) { try Cursor(decoding: text, keys: ["created_at", "id"]) }
     }
 
     @Test func aPageRequestReadsAfterAndLimit() throws {
         let cursor = Cursor(position: ["id": .integer(7)])
-        #expect(try PageRequest(query: [:]) == PageRequest(after: nil, limit: 50))
-        #expect(try PageRequest(query: ["after": cursor.encoded, "limit": "10"]) == PageRequest(after: cursor, limit: 10))
+        #expect(try PageRequest(query: [:], keys: ["id"]) == PageRequest(after: nil, limit: 50))
+        #expect(try PageRequest(query: ["after": cursor.encoded, "limit": "10"], keys: ["id"]) == PageRequest(after: cursor, limit: 10))
+        #expect(throws: Problem.invalidCursor()) { try PageRequest(query: ["after": cursor.encoded], keys: ["created_at", "id"]) }
         for limit in ["0", "201", "-1", "ten", "1.5"] {
-            #expect(throws: Problem.self) { try PageRequest(query: ["limit": limit]) }
+            #expect(throws: Problem.self) { try PageRequest(query: ["limit": limit], keys: ["id"]) }
         }
     }
 }

@@ -13,8 +13,8 @@ import VigilHTTP
         ("/api/admin/auth/login", ["POST"]),
         ("/api/admin/auth/sessions", ["GET"]),
         ("/api/admin/auth/sessions/3f2a", ["DELETE"]),
-        // A literal segment and a parameter both match: the path answers both methods.
-        ("/api/admin/auth/sessions/revoke-others", ["DELETE", "POST"]),
+        // A literal segment wins over a parameter, as in the router: DELETE here would be a 404.
+        ("/api/admin/auth/sessions/revoke-others", ["POST"]),
         ("/api/admin/auth/sessions/3f2a/extra", []),
         ("/api/unknown", []),
         ("/", []),
@@ -40,13 +40,17 @@ import VigilHTTP
     }
 
     @Test(arguments: [
-        (HTTPRequest.Method.post, nil as Bool?, true, IdempotencyPolicy.accepts),
-        (.delete, nil, true, .accepts),
-        (.get, nil, false, .refuses),
-        (.post, false, false, .refuses),
+        (HTTPRequest.Method.post, RouteAccess.customer, nil as Bool?, true, IdempotencyPolicy.accepts),
+        (.delete, .permission("edit_customer_details"), nil, true, .accepts),
+        (.get, .customer, nil, false, .refuses),
+        (.post, .customer, false, false, .refuses),
+        // Anonymous callers would share one key scope: their routes refuse keys by default.
+        (.post, .anonymous, nil, true, .refuses),
     ])
-    func mutationAndIdempotencyDefaultFromTheMethod(method: HTTPRequest.Method, mutates: Bool?, expectedMutates: Bool, expectedPolicy: IdempotencyPolicy) {
-        let declaration = RouteDeclaration(method, "/api/x", access: .anonymous, mutates: mutates, operationID: "x")
+    func mutationAndIdempotencyDefaultFromTheMethodAndAccess(
+        method: HTTPRequest.Method, access: RouteAccess, mutates: Bool?, expectedMutates: Bool, expectedPolicy: IdempotencyPolicy
+    ) {
+        let declaration = RouteDeclaration(method, "/api/x", access: access, mutates: mutates, operationID: "x")
         #expect(declaration.mutates == expectedMutates)
         #expect(declaration.idempotency == expectedPolicy)
     }

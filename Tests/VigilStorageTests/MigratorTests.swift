@@ -61,6 +61,21 @@ import VigilTesting
         }
     }
 
+    @Test func aPendingMigrationNumberedBeforeAnAppliedOneIsRefused() async throws {
+        try await withDatabase { client, database in
+            let third = try Migration(id: "other/0003_c.sql", sql: "CREATE TABLE c (z int)")
+            try await Migrator().migrate([first, third], on: client, database: database, logger: logger)
+            // `second` (0002) arrives after 0003 was applied: a fresh database would run it first.
+            await #expect(throws: MigrationError.outOfOrder(id: second.id, database: database, applied: third.id)) {
+                try await Migrator().migrate([first, second, third], on: client, database: database, logger: logger)
+            }
+            let tables = try await client.query(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'b'", logger: logger
+            ).decode(Int.self).reduce(0, +)
+            #expect(tables == 0)
+        }
+    }
+
     @Test func aFailingMigrationLeavesNothingOfTheBatch() async throws {
         try await withDatabase { client, database in
             let broken = try Migration(id: "test/0003_broken.sql", sql: "CREATE TABLE c (z int); SELECT * FROM missing_table;")

@@ -6,7 +6,11 @@ import Testing
 /// The reasons a violation gives, spelled out so a changed message fails here.
 private enum Reason {
     static let notAnIdentifier = "is not an identifier: 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'"
-    static let notACode = "is not a code: 1 to 64 characters of a-z, 0-9, '.', '_', ':' or '-'"
+    static let notACode = "is not a code: 1 to 64 characters of a-z, 0-9, '.', '_', ':' or '-', with a letter"
+    static let misplacedIdentifier = "holds an identifier; identifiers go in members named id, …_id, currency or symbol"
+    static let misplacedCount = "holds a count; counts go in members named count, version, position or …_count"
+    static let misplacedAmount = "holds an amount; amounts go in members named amount, …_amount, volume or risk_score"
+    static let misplacedTime = "holds a time; times go in members named …_at"
     static let notAnAmount = "is not a decimal amount such as \"100.00\""
     static let notACount = "is not a count from 0 to 9007199254740991"
     static let notAllowListed = "is not on the allow-list of non-personal fields"
@@ -29,7 +33,8 @@ private enum Reason {
         ["result": .boolean(true), "created_at": .time(Date(timeIntervalSince1970: 1_700_000_000.5))],
         ["decision": .text("approved after a second review"), "channel": .text("12345678.50")],
         ["state": .list([.code("open"), .code("locked")]), "gate": .list([])],
-        ["symbol": .list([.identifier("EURUSD"), .count(3), .amount("1.5"), .text("short")])],
+        ["symbol": .list([.identifier("EURUSD"), .identifier("XAUUSD"), .text("short")])],
+        ["risk_score": .amount("72.5"), "failure_count": .count(5), "lock_expires_at": .time(Date(timeIntervalSince1970: 0))],
     ] as [[String: PayloadValue]])
     func typedPayloadsAreAccepted(payload: [String: PayloadValue]) throws {
         try OutboxPayloadRules.check(payload)
@@ -54,6 +59,13 @@ private enum Reason {
         (["amount": .amount("")], OutboxPayloadViolation(member: "amount", reason: Reason.notAnAmount)),
         (["amount": .amount("1,000.00")], OutboxPayloadViolation(member: "amount", reason: Reason.notAnAmount)),
         (["count": .count(-1)], OutboxPayloadViolation(member: "count", reason: Reason.notACount)),
+        // Unscanned types go only where their names say: no phone number typed as an id in `amount`.
+        (["amount": .identifier("491512345678")], OutboxPayloadViolation(member: "amount", reason: Reason.misplacedIdentifier)),
+        (["amount": .count(4_915_123_456_789)], OutboxPayloadViolation(member: "amount", reason: Reason.misplacedCount)),
+        (["reason_code": .amount("491512345678")], OutboxPayloadViolation(member: "reason_code", reason: Reason.misplacedAmount)),
+        (["status": .time(Date(timeIntervalSince1970: 0))], OutboxPayloadViolation(member: "status", reason: Reason.misplacedTime)),
+        (["status": .code("4915123456789")], OutboxPayloadViolation(member: "status", reason: Reason.notACode)),
+        (["symbol": .list([.identifier("EURUSD"), .count(3)])], OutboxPayloadViolation(member: "symbol", reason: "item 1 \(Reason.misplacedCount)")),
         (["count": .count(9_007_199_254_740_992)], OutboxPayloadViolation(member: "count", reason: Reason.notACount)),
         (
             ["created_at": .time(Date(timeIntervalSince1970: 1e12))],

@@ -38,7 +38,7 @@ public struct IdentityController: RouteController {
         routes.add(IdentityRoutes.jwks) { _, context -> Response in
             let body = try context.responseEncoder.encode(try await identity.tokenKeys.jwks(tenant: try context.requireTenant(), logger: context.logger))
             return Response(
-                status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=60"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
             )
         }

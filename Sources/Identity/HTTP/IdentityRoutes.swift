@@ -53,7 +53,7 @@ public struct IdentityRoutes: Sendable {
     public static let customer = IdentityRoutes(.customer)
 
     /// `GET /.well-known/jwks.json`: each tenant's public token keys.
-    public static let jwks = RouteDeclaration(.get, "/.well-known/jwks.json", access: .anonymous, operationID: "getJWKS")
+    public static let jwks = RouteDeclaration(.get, "/.well-known/jwks.json", access: .anonymous, operationID: "getJWKS", authenticates: false)
 
     public static func of(_ population: Population) -> IdentityRoutes {
         population == .staff ? staff : customer

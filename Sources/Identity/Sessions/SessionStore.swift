@@ -126,8 +126,13 @@ enum SessionStore {
         return sessions
     }
 
-    /// Records that a second factor was verified in the session now (step-up, enrolment).
+    /// Records that a second factor was verified in the session now (enrolment).
     static func markSecondFactor(_ id: UUID, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("UPDATE auth_sessions SET second_factor_at = \(now) WHERE id = \(id)", logger: logger)
+    }
+
+    /// Records a step-up: a second factor verified now, and the session seen now.
+    static func markSteppedUp(_ id: UUID, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
             "UPDATE auth_sessions SET second_factor_at = \(now), last_seen_at = \(now) WHERE id = \(id)", logger: logger
         )

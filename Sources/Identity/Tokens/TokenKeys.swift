@@ -126,7 +126,9 @@ public final class TokenKeys: Sendable {
     }
 
     private func load(tenant: TenantDatabase, logger: Logger) async throws -> TenantKeys? {
-        let stored = try await SigningKeys.verifying(.accessTokens, tenant: tenant, retiredAfter: clock.now.addingTimeInterval(-accessTokenLifetime), logger: logger)
+        // Another process may sign with a key for up to `maximumAge` after it was retired here.
+        let retiredAfter = clock.now.addingTimeInterval(-accessTokenLifetime - Double(Self.maximumAge.components.seconds))
+        let stored = try await SigningKeys.verifying(.accessTokens, tenant: tenant, retiredAfter: retiredAfter, logger: logger)
         guard let signing = stored.last(where: { $0.retiredAt == nil }) else { return nil }
         let collection = JWTKeyCollection()
         var jwks: [JSONWebKeySet.Key] = []

@@ -12,8 +12,8 @@ public struct VigilRequestContext: RequestContext {
     /// The W3C trace id (32 lowercase hex) from `traceparent`, or a new one.
     public var traceID: String = ""
     /// The client's address: the socket peer, or `X-Forwarded-For` behind a trusted proxy.
-    public var clientAddress: IPAddress?
-    public var userAgent: String?
+    public private(set) var clientAddress: IPAddress?
+    public private(set) var userAgent: String?
     /// The tenant resolved from the Host header.
     public var tenant: TenantDatabase?
     /// The socket peer's address, before any proxy header is considered.

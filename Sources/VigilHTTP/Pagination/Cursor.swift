@@ -2,8 +2,11 @@ public import Foundation
 public import VigilCore
 
 /// A keyset position on the wire (`?after=<cursor>`): the sort-key values of the last row a page
-/// showed, as base64url of their canonical JSON. Opaque to clients, strict on the way in: anything
-/// that is not a cursor Vigil wrote is a 400, never a query. Lists page by keyset, never OFFSET.
+/// showed, as base64url of their canonical JSON. Opaque to clients and strict on the way in: a
+/// cursor must be canonical JSON of scalars holding exactly the list's sort keys, else it is a 400,
+/// never a query. It is not signed: it only says where to resume, and every page is read under the
+/// caller's own scopes, so a hand-made position shows nothing a request could not. Lists page by
+/// keyset, never OFFSET.
 public struct Cursor: Sendable, Equatable {
     /// The sort-key values of the last row shown, by column name (`["created_at": …, "id": …]`).
     public let position: [String: JSONValue]
@@ -21,8 +24,8 @@ public struct Cursor: Sendable, Equatable {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
-    /// Reads a cursor a client sent back.
-    public init(decoding text: String) throws(Problem) {
+    /// Reads a cursor a client sent back to a list sorted by `keys`.
+    public init(decoding text: String, keys: Set<String>) throws(Problem) {
         guard (1...Self.maximumLength).contains(text.utf8.count),
             text.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) })
         else { throw Problem.invalidCursor() }
@@ -30,7 +33,7 @@ public struct Cursor: Sendable, Equatable {
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64),
             let value = try? JSONDecoder().decode(JSONValue.self, from: data),
-            let position = value.objectValue, !position.isEmpty, position.values.allSatisfy(\.isScalar),
+            let position = value.objectValue, Set(position.keys) == keys, position.values.allSatisfy(\.isScalar),
             Data(CanonicalJSON.bytes(of: value)) == data
         else { throw Problem.invalidCursor() }
         self.position = position
@@ -47,9 +50,10 @@ public struct PageRequest: Sendable, Equatable {
         self.limit = limit
     }
 
-    /// Reads `after` and `limit` from a query: `limit` is 1…`maximumLimit` (default `defaultLimit`).
-    public init(query: [String: String], defaultLimit: Int = 50, maximumLimit: Int = 200) throws(Problem) {
-        after = try query["after"].map { text throws(Problem) in try Cursor(decoding: text) }
+    /// Reads `after` (a cursor over `keys`) and `limit` from a query: `limit` is 1…`maximumLimit`
+    /// (default `defaultLimit`).
+    public init(query: [String: String], keys: Set<String>, defaultLimit: Int = 50, maximumLimit: Int = 200) throws(Problem) {
+        after = try query["after"].map { text throws(Problem) in try Cursor(decoding: text, keys: keys) }
         guard let text = query["limit"] else {
             limit = defaultLimit
             return

@@ -16,19 +16,29 @@ struct IdempotencyGate {
 
     static let mutatingMethods: Set<HTTPRequest.Method> = [.post, .put, .patch, .delete]
 
+    /// The refusal a request's `Idempotency-Key` header earns on its own, before anything else is
+    /// checked: a key where the policy refuses one, none where it requires one, or a malformed key.
+    static func refusal(policy: IdempotencyPolicy, method: HTTPRequest.Method, key: String?) -> Problem? {
+        guard mutatingMethods.contains(method) else { return nil }
+        guard let key else { return policy == .requires ? .idempotencyKeyRequired() : nil }
+        if policy == .refuses {
+            return .idempotencyKeyRefused(
+                "This route never stores its responses (they hold tokens or secrets, or an anonymous caller has no scope of its own for a key); send the request without Idempotency-Key."
+            )
+        }
+        guard IdempotencyClaim.isValidKey(key) else {
+            return .idempotencyKeyRefused("An Idempotency-Key is 1 to 255 visible ASCII characters (a UUID is a good choice).")
+        }
+        return nil
+    }
+
+    /// Claims the request's key (the header already passed ``refusal(policy:method:key:)``) and runs
+    /// the handler under the claim, or answers a retry with the stored response.
     func handle(
         _ request: Request, context: VigilRequestContext, next: (Request, VigilRequestContext) async throws -> Response
     ) async throws -> Response {
-        guard context.route?.mutates ?? Self.mutatingMethods.contains(request.method) else { return try await next(request, context) }
-        guard let key = request.headers[.idempotencyKey] else {
-            if policy == .requires { throw Problem.idempotencyKeyRequired() }
+        guard policy != .refuses, Self.mutatingMethods.contains(request.method), let key = request.headers[.idempotencyKey] else {
             return try await next(request, context)
-        }
-        if policy == .refuses {
-            throw Problem.idempotencyKeyRefused("This route's responses hold tokens or secrets and are never stored; send the request without Idempotency-Key.")
-        }
-        guard IdempotencyClaim.isValidKey(key) else {
-            throw Problem.idempotencyKeyRefused("An Idempotency-Key is 1 to 255 visible ASCII characters (a UUID is a good choice).")
         }
         let tenant = try context.requireTenant()
         var request = request
@@ -47,11 +57,16 @@ struct IdempotencyGate {
         }
         var context = context
         context.idempotencyClaim = claim
+        let response: Response
         do {
-            return try await next(request, context)
+            response = try await next(request, context)
         } catch let replay as IdempotentReplay {
             return Self.replayed(replay.response)
         }
+        // A success whose response no unit of work stored was written some other way: its retry
+        // would run the change again. Loud, so the audited-routes walk catches the route.
+        guard response.status.code >= 300 || claim.receipt.isStored else { throw UnitOfWorkError.idempotentResponseNotStored }
+        return response
     }
 
     static func replayed(_ stored: StoredResponse) -> Response {

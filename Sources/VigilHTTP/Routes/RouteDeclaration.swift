@@ -58,9 +58,14 @@ public struct RouteDeclaration: Sendable, Hashable, CustomStringConvertible {
     /// The `operationId` of the route in the OpenAPI document.
     public let operationID: String
     public let realm: RouteRealm
+    /// Whether the gateway reads the caller's credential. A published document (the JWKS) reads
+    /// none, so a stray or stale `Authorization` header cannot make it fail.
+    public let authenticates: Bool
 
     /// A route; `mutates` defaults to whether the method can change state, `idempotency` to
-    /// `accepts` for those and `refuses` for reads (which ignore the header).
+    /// `accepts` for those and `refuses` otherwise. An anonymous caller's keys would share one
+    /// scope with every other anonymous caller's (a key and body replayed someone else's answer),
+    /// so anonymous routes refuse keys unless their declaration says otherwise.
     public init(
         _ method: HTTPRequest.Method,
         _ path: String,
@@ -68,16 +73,18 @@ public struct RouteDeclaration: Sendable, Hashable, CustomStringConvertible {
         idempotency: IdempotencyPolicy? = nil,
         mutates: Bool? = nil,
         operationID: String,
-        realm: RouteRealm = .tenant
+        realm: RouteRealm = .tenant,
+        authenticates: Bool = true
     ) {
         let changesState = mutates ?? ![.get, .head, .options].contains(method)
         self.method = method
         self.path = path
         self.access = access
-        self.idempotency = idempotency ?? (changesState ? .accepts : .refuses)
+        self.idempotency = idempotency ?? (changesState && access != .anonymous ? .accepts : .refuses)
         self.mutates = changesState
         self.operationID = operationID
         self.realm = realm
+        self.authenticates = authenticates
     }
 
     /// `METHOD /path`, the key routes are compared and reported by.

@@ -4,9 +4,9 @@ import VigilCore
 public import VigilStorage
 
 /// What stands before every handler, in this order, driven by the route's declaration:
-/// the tenant from the Host header (tenant routes), the caller's credential, the declared
-/// access, then the `Idempotency-Key` policy. Authentication runs before idempotency because a
-/// key's scope includes the principal.
+/// the tenant from the Host header (tenant routes), the caller's credential, the
+/// `Idempotency-Key` header against the route's policy, the declared access, then the key's
+/// claim. Authentication runs before the claim because a key's scope includes the principal.
 struct RouteGateway: RouterMiddleware {
     typealias Context = VigilRequestContext
 
@@ -21,12 +21,16 @@ struct RouteGateway: RouterMiddleware {
             guard let tenant = try await directory.tenant(forHost: request.head.authority ?? "") else { throw Problem.unknownTenant() }
             context.tenant = tenant
             context.logger[metadataKey: "tenant"] = .string(tenant.slug)
-            for authenticator in authenticators {
+            for authenticator in authenticators where declaration.authenticates {
                 if let caller = try await authenticator.authenticate(request, context: context) {
                     context.authenticated(as: caller)
                     break
                 }
             }
+        }
+        // The header's own faults come first, whoever is asking (as they did before the gateway).
+        if let refusal = IdempotencyGate.refusal(policy: declaration.idempotency, method: request.method, key: request.headers[.idempotencyKey]) {
+            throw refusal
         }
         switch AccessGate.decide(declaration.access, caller: context.caller?.audience) {
         case .allowed: break

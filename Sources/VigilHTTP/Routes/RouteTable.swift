@@ -45,12 +45,24 @@ public struct RouteTable: Sendable {
         byKey[Self.key(method, path)]
     }
 
-    /// The methods declared on the route that `requestPath` (a concrete path) reaches, sorted; empty
-    /// when no declared path matches it. A request with another method is answered 405 with these.
+    /// The methods declared on the path the router resolves `requestPath` (a concrete path) to,
+    /// sorted; empty when no declared path matches it. As the router does, a literal segment wins
+    /// over a parameter. A request with another method is answered 405 with these.
     public func allowedMethods(forRequestPath requestPath: String) -> [HTTPRequest.Method] {
         let segments = Self.segments(requestPath)
-        let methods = declarations.filter { Self.matches(pattern: Self.segments($0.path), segments) }.map(\.method)
+        let matching = declarations.filter { Self.matches(pattern: Self.segments($0.path), segments) }
+        guard let best = matching.map({ Self.segments($0.path) }).max(by: { Self.isLessSpecific($0, than: $1) }) else { return [] }
+        let methods = matching.filter { Self.segments($0.path).map(Self.isParameter) == best.map(Self.isParameter) }.map(\.method)
         return Array(Set(methods)).sorted { $0.rawValue < $1.rawValue }
+    }
+
+    /// Whether `pattern` is less specific than `other`: at the first segment where one has a
+    /// parameter and the other a literal, the literal is more specific.
+    static func isLessSpecific(_ pattern: [Substring], than other: [Substring]) -> Bool {
+        for (mine, theirs) in zip(pattern, other) where isParameter(mine) != isParameter(theirs) {
+            return isParameter(mine)
+        }
+        return false
     }
 
     static func key(_ method: HTTPRequest.Method, _ path: String) -> String {

@@ -6,6 +6,7 @@ public enum MigrationError: Error, CustomStringConvertible, Sendable, Equatable 
     case checksumChanged(id: String, database: String, recorded: String, current: String)
     case unknownApplied(id: String, database: String)
     case failed(id: String, database: String, reason: String)
+    case outOfOrder(id: String, database: String, applied: String)
 
     public var description: String {
         switch self {
@@ -19,6 +20,11 @@ public enum MigrationError: Error, CustomStringConvertible, Sendable, Equatable 
             return """
                 Database \(database) has migration \(id) applied, which this build of Vigil does not know. \
                 It was migrated by a newer Vigil: run that version, or restore a backup.
+                """
+        case .outOfOrder(let id, let database, let applied):
+            return """
+                Migration \(id) is pending on database \(database), but \(applied), which comes after it, is applied already. \
+                A fresh database would apply them in the other order: give \(id) a number after every applied migration.
                 """
         case .failed(let id, let database, let reason):
             return "Migration \(id) failed on database \(database), nothing of it was applied: \(reason)"
@@ -95,6 +101,13 @@ public struct Migrator: Sendable {
         }
         if let unknown = recorded.keys.sorted().first(where: { !known.contains($0) }) {
             throw MigrationError.unknownApplied(id: unknown, database: database)
+        }
+        // A pending migration numbered before an applied one would run in another order here than
+        // on a fresh database (two branches numbering migrations in parallel): refused, not guessed.
+        if let latest = migrations.filter({ recorded[$0.id] != nil }).max(by: { $0.sequence < $1.sequence }),
+            let early = migrations.first(where: { recorded[$0.id] == nil && $0.sequence < latest.sequence })
+        {
+            throw MigrationError.outOfOrder(id: early.id, database: database, applied: latest.id)
         }
         var applied: [String] = []
         for migration in migrations {

@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+import Synchronization
 
 /// A request's `Idempotency-Key` with the scope it is remembered in and the hash of what was asked.
 ///
@@ -10,6 +11,20 @@ public struct IdempotencyClaim: Sendable, Equatable {
     public let route: String
     public let key: String
     public let requestHash: Data
+    /// Set when a unit of work stores the response: a successful answer under a claim that was
+    /// never stored means the handler wrote some other way, and a retry would run twice.
+    public let receipt = Receipt()
+
+    /// Whether the claim's response was stored.
+    public final class Receipt: Sendable {
+        private let stored = Mutex(false)
+        public var isStored: Bool { stored.withLock { $0 } }
+        func markStored() { stored.withLock { $0 = true } }
+    }
+
+    public static func == (lhs: IdempotencyClaim, rhs: IdempotencyClaim) -> Bool {
+        lhs.principal == rhs.principal && lhs.route == rhs.route && lhs.key == rhs.key && lhs.requestHash == rhs.requestHash
+    }
 
     /// How long a stored response is replayed.
     public static let retention: Duration = .seconds(24 * 60 * 60)

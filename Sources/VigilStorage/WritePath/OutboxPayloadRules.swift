@@ -56,10 +56,11 @@ public enum OutboxPayloadRules {
         }
     }
 
-    /// `[a-z0-9_.:-]{1,64}`.
+    /// `[a-z0-9_.:-]{1,64}` with at least one letter: a code names something, and a run of digits
+    /// (a phone number) is not a name.
     static func isCode(_ text: String) -> Bool {
         let bytes = text.utf8
-        return (1...64).contains(bytes.count) && bytes.allSatisfy { byte in
+        return (1...64).contains(bytes.count) && bytes.contains { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) } && bytes.allSatisfy { byte in
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
@@ -89,13 +90,37 @@ public enum OutboxPayloadRules {
                     if case .list = element {
                         throw OutboxPayloadViolation(member: name, reason: "item \(index) is a list; lists hold scalars only")
                     }
-                    if let reason = refusal(of: element) {
+                    if let reason = refusal(of: element) ?? misplaced(element, in: name) {
                         throw OutboxPayloadViolation(member: name, reason: "item \(index) \(reason)")
                     }
                 }
-            } else if let reason = refusal(of: value) {
+            } else if let reason = refusal(of: value) ?? misplaced(value, in: name) {
                 throw OutboxPayloadViolation(member: name, reason: reason)
             }
+        }
+    }
+
+    /// Why a value of its type may not stand in the member `name`: identifiers, counts, amounts and
+    /// times are never content-scanned, so each goes only where its name says it belongs (a phone
+    /// number typed as an identifier cannot hide in `amount`).
+    static func misplaced(_ value: PayloadValue, in name: String) -> String? {
+        func named(_ names: Set<String>, suffixes: [String]) -> Bool {
+            names.contains(name) || suffixes.contains { name.hasSuffix($0) }
+        }
+        switch value {
+        case .identifier:
+            return named(["id", "currency", "symbol"], suffixes: ["_id", "_currency"])
+                ? nil : "holds an identifier; identifiers go in members named id, …_id, currency or symbol"
+        case .count:
+            return named(["count", "version", "position"], suffixes: ["_count"])
+                ? nil : "holds a count; counts go in members named count, version, position or …_count"
+        case .amount:
+            return named(["amount", "volume", "risk_score"], suffixes: ["_amount"])
+                ? nil : "holds an amount; amounts go in members named amount, …_amount, volume or risk_score"
+        case .time:
+            return name.hasSuffix("_at") ? nil : "holds a time; times go in members named …_at"
+        case .code, .boolean, .text, .list:
+            return nil
         }
     }
 
@@ -105,7 +130,7 @@ public enum OutboxPayloadRules {
         case .identifier(let text):
             return isIdentifier(text) ? nil : "is not an identifier: 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'"
         case .code(let text):
-            return isCode(text) ? nil : "is not a code: 1 to 64 characters of a-z, 0-9, '.', '_', ':' or '-'"
+            return isCode(text) ? nil : "is not a code: 1 to 64 characters of a-z, 0-9, '.', '_', ':' or '-', with a letter"
         case .amount(let text):
             return DecimalText.isDecimal(text) ? nil : "is not a decimal amount such as \"100.00\""
         case .count(let number):

@@ -6,8 +6,9 @@ public import VigilCore
 extension TenantDatabase {
     /// Runs `body` as one unit of work in this tenant's database and commits it.
     ///
-    /// Errors thrown inside keep their own type. A ``RecordedRefusal`` rolls back, is recorded by
-    /// ``refuse(_:context:logger:)`` and answered with its problem. A context holding an
+    /// Errors thrown inside keep their own type. A ``RecordedRefusal`` rolls back (to the savepoint
+    /// of ``UnitOfWork/holdLocksForRefusal()`` when the body set one, else the whole transaction),
+    /// is recorded and answered with its problem. A context holding an
     /// idempotency claim is refused here (``UnitOfWorkError/idempotentResponseNotStored``): a claimed
     /// request must store its response, through ``write(_:logger:_:response:)``.
     public func write<Output>(
@@ -42,24 +43,44 @@ extension TenantDatabase {
         render: (Output) throws -> StoredResponse?
     ) async throws -> (output: Output, response: StoredResponse?) {
         try await keyring.prepareTenantKey(database: databaseName, client: client, logger: logger)
+        let outcome: Outcome<Output>
         do {
-            let output = try await client.inTransaction(logger: logger) { connection in
+            outcome = try await client.inTransaction(logger: logger) { connection in
                 var unit = UnitOfWork(connection: connection, logger: logger, context: context, tenant: self)
                 if let claim = context.idempotency { try await claimIdempotencyKey(claim, on: connection, logger: logger) }
-                let output = try await body(&unit)
+                let output: Output
+                do {
+                    output = try await body(&unit)
+                } catch let refusal as any RecordedRefusal {
+                    // Under a savepoint the refusal records itself here, its locks still held.
+                    guard try await unit.rollBackToRefusalPoint() else { throw refusal }
+                    let problem = try await refusal.record(in: &unit)
+                    try unit.requireAudited()
+                    return .refused(problem)
+                }
                 try unit.requireAudited()
                 let response = try render(output)
                 if let claim = context.idempotency {
                     guard let response else { throw UnitOfWorkError.idempotentResponseNotStored }
                     try await IdempotencyStore(tenant: self).insert(claim, response: response, on: connection, logger: logger)
                 }
-                return (output, response)
+                return .committed(output, response)
             }
-            commitSignal.signal()
-            return output
         } catch let refusal as any RecordedRefusal {
             try await refuse(refusal, context: context, logger: logger)
         }
+        commitSignal.signal()
+        switch outcome {
+        case .committed(let output, let response):
+            context.idempotency?.receipt.markStored()
+            return (output, response)
+        case .refused(let problem): throw problem
+        }
+    }
+
+    private enum Outcome<Output> {
+        case committed(Output, StoredResponse?)
+        case refused(Problem)
     }
 
     /// Commits what `refusal` records — its counters, entry and event, nothing else, never under

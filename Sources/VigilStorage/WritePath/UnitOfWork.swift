@@ -43,6 +43,8 @@ public struct UnitOfWork: ~Copyable {
     let tenant: TenantDatabase
     public private(set) var entryIDs: [Int64] = []
     public private(set) var eventIDs: [UUID] = []
+    /// The entries and events recorded when ``holdLocksForRefusal()`` set its savepoint.
+    private var refusalPoint: (entries: Int, events: Int)?
 
     init(connection: PostgresConnection, logger: Logger, context: WriteContext, tenant: TenantDatabase) {
         self.connection = connection
@@ -78,6 +80,26 @@ public struct UnitOfWork: ~Copyable {
         }
         guard let id = try await insert(record, actor: context.actor, requiringKey: nil) else { throw UnitOfWorkError.entryNotWritten }
         return appended(id)
+    }
+
+    /// Keeps the row locks taken so far for a refusal thrown later in this unit of work: the
+    /// refusal then rolls back only what came after this point and records itself in the same
+    /// transaction, under the same locks. Without it, a refusal rolls the whole transaction back and
+    /// records itself in a new one, and a parallel request could act on the row in between (five
+    /// wrong codes per `mfa_token` must mean five code checks, however many arrive at once).
+    public mutating func holdLocksForRefusal() async throws {
+        try await connection.query("SAVEPOINT vigil_refusal", logger: logger).drain()
+        refusalPoint = (entryIDs.count, eventIDs.count)
+    }
+
+    /// Undoes what came after ``holdLocksForRefusal()``; false when no savepoint was set.
+    mutating func rollBackToRefusalPoint() async throws -> Bool {
+        guard let point = refusalPoint else { return false }
+        try await connection.query("ROLLBACK TO SAVEPOINT vigil_refusal", logger: logger).drain()
+        entryIDs.removeLast(entryIDs.count - point.entries)
+        eventIDs.removeLast(eventIDs.count - point.events)
+        refusalPoint = nil
+        return true
     }
 
     /// Refuses a unit of work that recorded no entry or emitted no event.
