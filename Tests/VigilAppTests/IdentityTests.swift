@@ -101,7 +101,7 @@ import VigilTesting
         let clock = TestClock()
         // Retry-After counts from the answer's time, and the test clock runs with real time: on a
         // loaded machine a second or two passes between the lock and the answer.
-        func retryAfter(_ response: TestResponse) -> Int? { response.headers[.retryAfter].flatMap { Int($0) } }
+        @Sendable func retryAfter(_ response: TestResponse) -> Int? { response.headers[.retryAfter].flatMap { Int($0) } }
         try await withIdentity(clock: clock) { flows in
             let person = try await flows.seed(.customer)
             for _ in 0..<5 { _ = try await flows.login(.customer, person, password: "wrong password guess") }
