@@ -149,7 +149,7 @@ import VigilTesting
 
     @Test func aDifferentMasterKeyCannotOpenTheTenantKey() async throws {
         let server = try await TestPostgres.shared.environment(
-            migrations: try MigrationPlan.ordered([StorageMigrations.tenant(), AuditMigrations.tenant()]), tenants: ["k": ["k.test"]]
+            migrations: try auditTestMigrations(), tenants: ["k": ["k.test"]]
         )
         let logger = TestPostgres.logger
         for (index, key) in [MasterKey.generate(), MasterKey.generate()].enumerated() {

@@ -1,7 +1,6 @@
 import Audit
 import Foundation
 import Logging
-import Synchronization
 import Testing
 import VigilCore
 import VigilHTTP
@@ -12,12 +11,6 @@ import VigilTesting
 
 /// Access-token keys through the shared signing-key store: rotation, retirement, nothing deleted.
 @Suite struct TokenKeyRotationTests {
-    final class TestClock: Sendable {
-        let offset = Mutex<TimeInterval>(0)
-        func advance(_ seconds: TimeInterval) { offset.withLock { $0 += seconds } }
-        var now: Date { Date().addingTimeInterval(offset.withLock { $0 }) }
-    }
-
     static func migrations() throws -> [Migration] {
         try MigrationPlan.ordered([StorageMigrations.tenant(), Domain.audit.tenantMigrations(), Domain.identity().tenantMigrations()])
     }
@@ -41,7 +34,7 @@ import VigilTesting
     @Test func aRotatedKeyVerifiesItsTokensUntilTheyExpireAndEveryPublicKeyIsKept() async throws {
         try await TenantFixture.with(migrations: try Self.migrations()) { fixture in
             let clock = TestClock()
-            let identity = IdentityService(settings: IdentitySettings(), clock: WallClock { clock.now })
+            let identity = IdentityService(settings: IdentitySettings(), clock: clock.wallClock)
             let (tenant, logger) = (fixture.tenant, fixture.logger)
             let before = try await Self.token(identity, tenant, logger: logger)
             let firstKID = try Self.kid(of: before)
@@ -58,11 +51,11 @@ import VigilTesting
 
             // Within a token's lifetime and the minute another process may still sign with it, it stays…
             clock.advance(IdentitySettings().accessTokenLifetime + 30)
-            let fresh = TokenKeys(accessTokenLifetime: IdentitySettings().accessTokenLifetime, clock: WallClock { clock.now })
+            let fresh = TokenKeys(accessTokenLifetime: IdentitySettings().accessTokenLifetime, clock: clock.wallClock)
             #expect(try await fresh.jwks(tenant: tenant, logger: logger).keys.map(\.kid) == [firstKID, rotated.kid])
             // …then, its tokens expired everywhere, it leaves the JWKS…
             clock.advance(31)
-            let reloaded = TokenKeys(accessTokenLifetime: IdentitySettings().accessTokenLifetime, clock: WallClock { clock.now })
+            let reloaded = TokenKeys(accessTokenLifetime: IdentitySettings().accessTokenLifetime, clock: clock.wallClock)
             #expect(try await reloaded.jwks(tenant: tenant, logger: logger).keys.map(\.kid) == [rotated.kid])
             // …but no public key is ever deleted: old signatures stay checkable.
             let published = try await SigningKeys.published(.accessTokens, tenant: tenant, logger: logger)

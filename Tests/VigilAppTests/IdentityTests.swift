@@ -4,7 +4,6 @@ import Hummingbird
 import HummingbirdTesting
 import Identity
 import PostgresNIO
-import Synchronization
 import Testing
 import VigilCore
 import VigilApp
@@ -15,17 +14,10 @@ import VigilTesting
 /// factors, refresh rotation and reuse, sessions and step-up. (Another tenant's host refusing a
 /// token is a system test: the router test client always sends `localhost`.)
 @Suite struct IdentityTests {
-    /// A clock the test moves forward (lock expiry, token expiry).
-    final class TestClock: Sendable {
-        let offset = Mutex<TimeInterval>(0)
-        func advance(_ seconds: TimeInterval) { offset.withLock { $0 += seconds } }
-        var now: Date { Date().addingTimeInterval(offset.withLock { $0 }) }
-    }
-
     func withIdentity(clock: TestClock = TestClock(), _ body: @Sendable (IdentityFlows) async throws -> Void) async throws {
         let server = try await AppHarness.environment()
         var harness = AppHarness()
-        harness.clock = WallClock { clock.now }
+        harness.clock = clock.wallClock
         let app = try await harness.application(server: server)
         try await AppHarness.withTenantDatabase(server) { database in
             try await app.test(.router) { client in try await body(IdentityFlows(client: client, database: database)) }

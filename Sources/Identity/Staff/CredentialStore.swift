@@ -77,9 +77,10 @@ enum CredentialStore {
         )
     }
 
-    /// Enables TOTP on the verified secret; `step` is the code that proved it, so it is spent.
+    /// Enables TOTP on `sealed`; `step` is the code that proved it, so it is spent (nil for a secret
+    /// known in advance, as the demo's staff have).
     static func enableTOTP(
-        sealedSecret sealed: String, step: Int64, population: Population, principalID: UUID, now: Date, on connection: PostgresConnection,
+        sealedSecret sealed: String, step: Int64?, population: Population, principalID: UUID, now: Date, on connection: PostgresConnection,
         logger: Logger
     ) async throws {
         try await connection.query(
@@ -88,14 +89,6 @@ enum CredentialStore {
             SET totp_secret = \(sealed), totp_enabled_at = \(now), totp_last_step = \(step), totp_pending_secret = NULL
             WHERE population = \(population.rawValue) AND principal_id = \(principalID)
             """,
-            logger: logger
-        )
-    }
-
-    /// Enables TOTP on a secret known in advance (demo staff), with no code verified yet.
-    static func enableStaffTOTP(sealedSecret sealed: String, principalID: UUID, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query(
-            "UPDATE login_credentials SET totp_secret = \(sealed), totp_enabled_at = \(now) WHERE population = 'staff' AND principal_id = \(principalID)",
             logger: logger
         )
     }
@@ -122,26 +115,15 @@ enum CredentialStore {
         )
     }
 
-    /// A staff user's credential; without a password until their enrolment link sets one.
-    static func insertStaff(
-        principalID: UUID, email: String, passwordHash: String?, now: Date, on connection: PostgresConnection, logger: Logger
+    /// A new credential; a staff user's has no password until their enrolment link sets one.
+    static func insert(
+        _ population: Population, principalID: UUID, email: String, passwordHash: String?, now: Date, on connection: PostgresConnection,
+        logger: Logger
     ) async throws {
         try await connection.query(
             """
             INSERT INTO login_credentials (population, principal_id, email, password_hash, password_changed_at, created_at)
-            VALUES ('staff', \(principalID), \(email), \(passwordHash), \(passwordHash == nil ? nil : now), \(now))
-            """,
-            logger: logger
-        )
-    }
-
-    static func insertCustomer(
-        principalID: UUID, email: String, passwordHash: String, now: Date, on connection: PostgresConnection, logger: Logger
-    ) async throws {
-        try await connection.query(
-            """
-            INSERT INTO login_credentials (population, principal_id, email, password_hash, password_changed_at, created_at)
-            VALUES ('customer', \(principalID), \(email), \(passwordHash), \(now), \(now))
+            VALUES (\(population.rawValue), \(principalID), \(email), \(passwordHash), \(passwordHash == nil ? nil : now), \(now))
             """,
             logger: logger
         )

@@ -36,7 +36,7 @@ extension IdentityService {
         try await tenant.write(.system("demo", sourceService: Self.sourceService), logger: logger) { unit in
             try await insertStaff(id: id, email: email, name: name, role: role, passwordHash: hash, now: now, unit: &unit)
             let sealed = try TenantSecrets.seal(totpSecret.ascii, place: Credential.secretPlace(.staff, id), tenant: tenant)
-            try await CredentialStore.enableStaffTOTP(sealedSecret: sealed, principalID: id, now: now, on: unit.connection, logger: unit.logger)
+            try await CredentialStore.enableTOTP(sealedSecret: sealed, step: nil, population: .staff, principalID: id, now: now, on: unit.connection, logger: unit.logger)
             try await recordAuthEvent(&unit, "auth.2fa_enabled", .staff, id)
         }
         return id
@@ -48,7 +48,7 @@ extension IdentityService {
         let hash = try await newPasswordHash(password, email: email, pointer: "/password")
         let now = clock.now
         try await tenant.write(context, logger: logger) { unit in
-            try await CredentialStore.insertCustomer(principalID: id, email: email, passwordHash: hash, now: now, on: unit.connection, logger: unit.logger)
+            try await CredentialStore.insert(.customer, principalID: id, email: email, passwordHash: hash, now: now, on: unit.connection, logger: unit.logger)
             try await recordAuthEvent(&unit, "auth.credential_created", .customer, id)
         }
     }
@@ -57,7 +57,7 @@ extension IdentityService {
         guard try await StaffStore.insert(id: id, email: email, name: name, role: role, now: now, on: unit.connection, logger: unit.logger) else {
             throw Problem(status: .conflict, slug: "staff-user-exists", title: "A staff user with this email exists")
         }
-        try await CredentialStore.insertStaff(principalID: id, email: email, passwordHash: passwordHash, now: now, on: unit.connection, logger: unit.logger)
+        try await CredentialStore.insert(.staff, principalID: id, email: email, passwordHash: passwordHash, now: now, on: unit.connection, logger: unit.logger)
         try await unit.record(
             AuditRecord(action: "staff_user.created", entityType: "staff_user", entityID: id.uuidString.lowercased(), after: ["role": .string(role), "status": .string("active")])
         )

@@ -12,7 +12,7 @@ public import VigilStorage
 /// (``VigilRequestContext/respond(status:sourceService:_:)``) takes the key's lock (409 for a
 /// duplicate still in flight) and stores the response in the same transaction.
 struct IdempotencyGate {
-    let policy: IdempotencyPolicy
+    let route: RouteDeclaration
 
     static let mutatingMethods: Set<HTTPRequest.Method> = [.post, .put, .patch, .delete]
 
@@ -37,7 +37,7 @@ struct IdempotencyGate {
     func handle(
         _ request: Request, context: VigilRequestContext, next: (Request, VigilRequestContext) async throws -> Response
     ) async throws -> Response {
-        guard policy != .refuses, Self.mutatingMethods.contains(request.method), let key = request.headers[.idempotencyKey] else {
+        guard route.idempotency != .refuses, Self.mutatingMethods.contains(request.method), let key = request.headers[.idempotencyKey] else {
             return try await next(request, context)
         }
         let tenant = try context.requireTenant()
@@ -45,7 +45,7 @@ struct IdempotencyGate {
         let body = try await request.collectBody(upTo: context.maxUploadSize)
         let claim = IdempotencyClaim(
             principal: context.actor.idempotencyScope,
-            route: context.route?.description ?? "\(request.method.rawValue) \(request.uri.path)",
+            route: route.description,
             key: key,
             method: request.method.rawValue,
             path: request.uri.description,

@@ -21,11 +21,8 @@ struct RouteGateway: RouterMiddleware {
             guard let tenant = try await directory.tenant(forHost: request.head.authority ?? "") else { throw Problem.unknownTenant() }
             context.tenant = tenant
             context.logger[metadataKey: "tenant"] = .string(tenant.slug)
-            for authenticator in authenticators where declaration.authenticates {
-                if let caller = try await authenticator.authenticate(request, context: context) {
-                    context.authenticated(as: caller)
-                    break
-                }
+            if declaration.authenticates, let caller = try await authenticate(request, context: context) {
+                context.authenticated(as: caller)
             }
         }
         // The header's own faults come first, whoever is asking (as they did before the gateway).
@@ -37,6 +34,14 @@ struct RouteGateway: RouterMiddleware {
         case .authenticationRequired: throw Problem.authenticationRequired()
         case .wrongScope(let expected): throw Problem.wrongScope(expected: expected.rawValue)
         }
-        return try await IdempotencyGate(policy: declaration.idempotency).handle(request, context: context, next: next)
+        return try await IdempotencyGate(route: declaration).handle(request, context: context, next: next)
+    }
+
+    /// The caller named by the first authenticator that recognises the request's credential.
+    private func authenticate(_ request: Request, context: Context) async throws -> (any AuthenticatedCaller)? {
+        for authenticator in authenticators {
+            if let caller = try await authenticator.authenticate(request, context: context) { return caller }
+        }
+        return nil
     }
 }

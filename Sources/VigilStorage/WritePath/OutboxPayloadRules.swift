@@ -44,27 +44,25 @@ public enum OutboxPayloadRules {
 
     /// `[A-Za-z0-9._:-]{1,128}`.
     static func isIdentifier(_ text: String) -> Bool {
-        let bytes = text.utf8
-        return (1...128).contains(bytes.count) && bytes.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
-                return true
-            default:
-                return false
-            }
-        }
+        isToken(text, maximumLength: 128, uppercase: true)
     }
 
     /// `[a-z0-9_.:-]{1,64}` with at least one letter: a code names something, and a run of digits
     /// (a phone number) is not a name.
     static func isCode(_ text: String) -> Bool {
+        isToken(text, maximumLength: 64, uppercase: false) && text.utf8.contains { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }
+    }
+
+    /// 1 to `maximumLength` bytes of letters (lowercase only unless `uppercase`), digits, `.`, `_`, `:` and `-`.
+    private static func isToken(_ text: String, maximumLength: Int, uppercase: Bool) -> Bool {
         let bytes = text.utf8
-        return (1...64).contains(bytes.count) && bytes.contains { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) } && bytes.allSatisfy { byte in
+        return (1...maximumLength).contains(bytes.count) && bytes.allSatisfy { byte in
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
                 return true
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                return uppercase
             default:
                 return false
             }
