@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := postgresql postgresql-contrib libqrencode-dev libgeoip-dev geoip-database oathtool
-PYTHON_PACKAGES := pytest requests openapi-spec-validator pyyaml rfc8785 PyJWT cryptography
+PYTHON_PACKAGES := pytest requests openapi-spec-validator pyyaml rfc8785 PyJWT cryptography schemathesis~=4.32
 PORT ?= 8080
 DATA_DIR ?= .vigil
 
@@ -40,7 +40,7 @@ deps:
 	fi
 
 python-deps:
-	@python3 -c "import pytest, requests, openapi_spec_validator, yaml, rfc8785, jwt, cryptography" 2>/dev/null || \
+	@python3 -c "import pytest, requests, openapi_spec_validator, yaml, rfc8785, jwt, cryptography, schemathesis" 2>/dev/null || \
 		python3 -m pip install --quiet $(PYTHON_PACKAGES)
 
 build:
