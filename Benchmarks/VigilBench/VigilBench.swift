@@ -84,7 +84,7 @@ struct WritePath: AsyncParsableCommand {
             let result = try await Self.write(tenant: tenant, writers: writers, seconds: seconds, accounts: accounts, sealing: !withoutSealing, logger: logger)
             // Let the sequencer catch up before the lag is read.
             for _ in 0..<100 {
-                let pending = try await tenant.client.query(
+                let pending = try await tenant.client.postgres.query(
                     "SELECT count(*) FROM audit_entries e WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = e.id)", logger: logger
                 ).decode(Int64.self).reduce(0, +)
                 if pending == 0 { break }
@@ -103,7 +103,7 @@ struct WritePath: AsyncParsableCommand {
                 """,
                 logger: logger
             ).decode((Double?, Double?).self).reduce((nil, nil)) { $1 }
-            return (lag.0 ?? .nan, lag.1 ?? .nan, try await ChainVerifier().verify(on: owner, logger: logger))
+            return (lag.0 ?? .nan, lag.1 ?? .nan, try await ChainVerifier().verify(on: DatabasePool(postgres: owner), logger: logger))
         }
         let rate = Double(commits) / elapsed
         print(String(format: "B0 write_path_commits %.0f commits/s ratio=%.2f (pgbench_tps=%.0f, writers=%d, %ds, %@, bar >= 0.7)", rate, rate / pgbenchTPS, pgbenchTPS, writers, seconds, withoutSealing ? "nothing sealed" : "sealed"))

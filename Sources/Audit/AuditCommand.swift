@@ -33,7 +33,7 @@ public struct AuditCommand: AsyncParsableCommand {
             let results: [(tenant: String, result: ChainVerification)]
             do {
                 results = try await environment.forEachTenantAsOwner(tenant) { _, client in
-                    try await ChainVerifier().verify(on: client, logger: environment.logger)
+                    try await ChainVerifier().verify(on: DatabasePool(postgres: client), logger: environment.logger)
                 }
             } catch {
                 FileHandle.standardError.write(Data("vigil: \(operatorDescription(of: error))\n".utf8))

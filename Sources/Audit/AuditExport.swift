@@ -2,17 +2,22 @@ public import Foundation
 public import Logging
 public import PostgresNIO
 import VigilCore
+public import VigilStorage
 
 /// The sequenced trail as JSON lines `{"chain_seq","prev_hash","hash","entry"}` in chain order:
 /// the form docs/audit-format.md describes and an outside verifier (Tests/tools/recompute_chain.py) reads.
 public enum AuditExport {
     /// Every sequenced entry, each rendered by `render` (canonical bytes by default).
     public static func lines(
-        on client: PostgresClient,
+        on client: any DatabaseClient,
         logger: Logger,
         render: (AuditEntry) throws -> Data = { Data($0.canonicalBytes) }
     ) async throws -> Data {
-        let rows = try await client.query(
+        try await client.withConnection { connection in try await lines(on: connection, logger: logger, render: render) }
+    }
+
+    static func lines(on connection: PostgresConnection, logger: Logger, render: (AuditEntry) throws -> Data) async throws -> Data {
+        let rows = try await connection.query(
             """
             SELECT c.chain_seq, encode(c.prev_hash, 'hex'), encode(c.hash, 'hex'), \(unescaped: AuditEntry.columns)
             FROM audit_chain c JOIN audit_entries e ON e.id = c.entry_id

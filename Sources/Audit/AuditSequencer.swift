@@ -2,7 +2,7 @@ import Foundation
 public import Logging
 public import PostgresNIO
 import VigilCore
-import VigilStorage
+public import VigilStorage
 
 /// What one sequencing batch did.
 public struct SequencedBatch: Sendable, Equatable {
@@ -32,7 +32,7 @@ public struct AuditSequencer: Sendable {
     }
 
     /// Sequences one batch on `client` (connected as the tenant's sequencer role).
-    public func sequenceBatch(on client: PostgresClient, logger: Logger) async throws -> SequencedBatch {
+    public func sequenceBatch(on client: any DatabaseClient, logger: Logger) async throws -> SequencedBatch {
         try await client.inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger) { connection in
             try await sequence(on: connection, logger: logger)
         }
@@ -40,7 +40,7 @@ public struct AuditSequencer: Sendable {
 
     /// Sequences until nothing is pending; returns the totals.
     @discardableResult
-    public func sequenceAll(on client: PostgresClient, logger: Logger) async throws -> SequencedBatch {
+    public func sequenceAll(on client: any DatabaseClient, logger: Logger) async throws -> SequencedBatch {
         var total = SequencedBatch(entries: 0, events: 0, ranBatch: false)
         while true {
             let batch = try await sequenceBatch(on: client, logger: logger)

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import PostgresNIO
 import VigilCore
+public import VigilStorage
 
 /// What `vigil audit verify` found in one tenant's trail.
 public enum ChainVerification: Sendable, Equatable {
@@ -43,7 +44,7 @@ public struct ChainVerifier: Sendable {
         self.unsequencedLimitSeconds = unsequencedLimitSeconds
     }
 
-    public func verify(on client: PostgresClient, logger: Logger) async throws -> ChainVerification {
+    public func verify(on client: any DatabaseClient, logger: Logger) async throws -> ChainVerification {
         // One snapshot for the chain walk and the unsequenced count.
         try await client.inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) { connection in
             try await verify(on: connection, logger: logger)

@@ -89,8 +89,10 @@ public final class SequencerService: Service, Sendable {
         }
     }
 
-    private func housekeeping(client: PostgresClient, logger: Logger) async throws {
-        let created = try await client.query("SELECT vigil_ensure_outbox_partitions(2)", logger: logger).decode(Int.self).reduce(0, +)
+    private func housekeeping(client: any DatabaseClient, logger: Logger) async throws {
+        let created = try await client.withConnection { connection in
+            try await connection.query("SELECT vigil_ensure_outbox_partitions(2)", logger: logger).decode(Int.self).reduce(0, +)
+        }
         if created > 0 { logger.info("Outbox partitions created", metadata: ["count": "\(created)"]) }
         let purged = try await IdempotencyStore.purgeExpired(on: client, logger: logger)
         if purged > 0 { logger.info("Expired idempotency records purged", metadata: ["count": "\(purged)"]) }

@@ -59,7 +59,8 @@ public func buildApplication(
     dependencies: AppDependencies
 ) async throws -> some ApplicationProtocol {
     let directory = TenantDirectory(
-        server: database, poolSize: configuration.poolSize, keyring: Keyring(masterKey: dependencies.masterKey), logger: dependencies.logger
+        server: database, poolSize: configuration.poolSize, limits: configuration.databaseLimits,
+        keyring: Keyring(masterKey: dependencies.masterKey), logger: dependencies.logger
     )
     let context = DomainContext(directory: directory, configuration: dependencies.settings, clock: dependencies.clock, logger: dependencies.logger)
     var started: [DomainRuntime] = []
@@ -67,7 +68,8 @@ public func buildApplication(
     let runtimes = started
     let router = try VigilRouter.build(
         table: try routeTable(dependencies.domains),
-        controllers: PlatformRoutes.controllers(directory: directory, metrics: dependencies.metrics) + runtimes.flatMap(\.controllers),
+        controllers: try PlatformRoutes.controllers(directory: directory, metrics: dependencies.metrics, metricsAccess: configuration.metricsAccess)
+            + runtimes.flatMap(\.controllers),
         authenticators: runtimes.flatMap(\.authenticators),
         directory: directory,
         metrics: dependencies.metrics,
@@ -75,6 +77,7 @@ public func buildApplication(
     )
     var app = Application(
         router: router,
+        server: .vigil(settings: configuration.edge, limiter: ConnectionLimiter(limit: configuration.edge.maxConnections)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Vigil"),
         logger: dependencies.logger
     )

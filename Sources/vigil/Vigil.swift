@@ -21,6 +21,7 @@ struct Vigil: AsyncParsableCommand {
 
     /// Parses like any command; a domain's command then runs with the environment it needs.
     static func main() async {
+        HTTPEdgeSettings.raiseDescriptorLimit()
         do {
             var command = try parseAsRoot()
             if let domainCommand = command as? any DomainCommand {

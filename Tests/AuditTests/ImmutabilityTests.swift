@@ -67,7 +67,7 @@ import VigilTesting
                     "UPDATE outbox_events SET type = 'x'", "DELETE FROM outbox_events", "TRUNCATE outbox_events",
                     "DELETE FROM outbox_positions",
                 ] {
-                    states.append(await client.sqlState(of: statement, logger: fixture.logger))
+                    states.append(await DatabasePool(postgres: client).sqlState(of: statement, logger: fixture.logger))
                 }
                 return states
             }

@@ -48,11 +48,11 @@ struct LockedOut: RecordedRefusal {
     }
 }
 
-extension PostgresClient {
+extension DatabaseClient {
     /// The SQLSTATE of the error `sql` raises, or nil when it succeeds.
     func sqlState(of sql: String, logger: Logger) async -> String? {
         do {
-            try await query(PostgresQuery(unsafeSQL: sql), logger: logger)
+            try await withConnection { try await $0.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
             return nil
         } catch let error as PSQLError {
             return error.serverInfo?[.sqlState] ?? "unknown"

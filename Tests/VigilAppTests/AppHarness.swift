@@ -18,7 +18,14 @@ struct AppHarness {
     /// Default tenants: `demo` answers on localhost, as in the demo (the test client's Host).
     static let defaultTenants = ["demo": ["localhost", "127.0.0.1"], "acme": ["acme.test"]]
 
-    var configuration = AppConfiguration()
+    var configuration: AppConfiguration = {
+        var configuration = AppConfiguration()
+        // Parallel-request tests queue on one row lock; the production wait would turn their tail into 503s.
+        configuration.databaseLimits = TestPostgres.patientLimits
+        configuration.metricsAccess.token = AppHarness.metricsToken
+        return configuration
+    }()
+    static let metricsToken = "harness-metrics-token"
     var logger: Logger = TestPostgres.logger
     var metrics = PrometheusCollectorRegistry()
     var clock: WallClock = .system

@@ -175,7 +175,12 @@ import VigilCore
         try await app.test(.router) { client in
             _ = try await client.execute(uri: "/healthz", method: .get)
             _ = try await client.execute(uri: "/api/missing", method: .get)
-            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            // The router test client has no peer address: only the operator's token opens the metrics.
+            let refused = try await client.execute(uri: "/metrics", method: .get)
+            #expect(refused.status == .forbidden)
+            let wrong = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer not-the-token"])
+            #expect(wrong.status == .forbidden)
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(AppHarness.metricsToken)"])
             #expect(metrics.status == .ok)
             let text = String(buffer: metrics.body)
             #expect(text.contains(#"vigil_http_requests_total{route="/healthz",method="GET",status="200"} 1"#))

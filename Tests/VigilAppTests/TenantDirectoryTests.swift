@@ -24,7 +24,7 @@ import VigilTesting
             #expect(late.slug == slug)
             let user = try await late.client.query("SELECT current_user", logger: logger).decode(String.self).reduce("") { $0 + $1 }
             #expect(user == TenantName.roles(slug: slug).application)
-            #expect(await directory.isReady(logger: logger))
+            #expect(await directory.readiness(timeout: .seconds(5), logger: logger).values.allSatisfy { $0 })
             group.cancelAll()
         }
     }

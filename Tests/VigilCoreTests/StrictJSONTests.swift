@@ -59,4 +59,33 @@ import Testing
             (error as? Problem)?.status == .badRequest && (error as? Problem)?.errors.isEmpty == true
         }
     }
+
+    @Test(arguments: [
+        (#"{"email":"a@b.example","email":"x"}"#, "/email"),
+        (#"{"email":"a","address":{"city":"Riga","city":"Oslo"}}"#, "/address/city"),
+        (#"{"email":"a","tags":["x"],"address":{"city":"Riga"},"tags":[]}"#, "/tags"),
+        (#"{"email":"a","em\u0061il":"b"}"#, "/email"),
+        (#"{"email":"a","a/b":1,"a\/b":2}"#, "/a~1b"),
+        (#"{"email":"a","tags":[{"k":1,"k":2}]}"#, "/tags/0/k"),
+        (#"{"email":"\u00e9","\u00e9":1,"e\u0301":2}"#, "/e\u{0301}"),
+    ])
+    func aRepeatedKeyIsA400NamingTheRepeat(body: String, pointer: String) {
+        #expect {
+            _ = try StrictJSON.decode(Registration.self, from: Data(body.utf8))
+        } throws: { error in
+            guard let problem = error as? Problem else { return false }
+            return problem.status == .badRequest && problem.slug == "duplicate-key" && problem.errors.map(\.pointer) == [pointer]
+                && problem.errors.first?.code == "duplicate-key"
+        }
+    }
+
+    @Test(arguments: [
+        #"{"email":"a","address":{"city":"Riga"},"tags":["a","a"]}"#,
+        #"[{"k":1},{"k":2}]"#,
+        #"{"a":{"k":1},"b":{"k":1}}"#,
+        #"{"s":"quote \" and \\ and \ud83d\ude00","t":"\ud83d\ude00"}"#,
+    ])
+    func theSameKeyInDifferentObjectsIsNoRepeat(body: String) {
+        #expect(DuplicateKeys.first(in: Data(body.utf8)) == nil)
+    }
 }

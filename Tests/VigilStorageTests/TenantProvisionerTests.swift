@@ -14,7 +14,7 @@ import VigilTesting
         let server = try await TestPostgres.shared.environment(migrations: try StorageMigrations.tenant())
         let provisioner = TenantProvisioner(server: server, tenantMigrations: try StorageMigrations.tenant())
         try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: server.catalogDatabase), logger: logger) { client in
-            try await body(provisioner, CatalogStore(client: client), server)
+            try await body(provisioner, CatalogStore(client: DatabasePool(postgres: client)), server)
         }
     }
 

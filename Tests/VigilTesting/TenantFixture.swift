@@ -23,7 +23,9 @@ public struct TenantFixture: Sendable {
     ) async throws -> Result {
         let server = try await TestPostgres.shared.environment(migrations: migrations, tenants: [slug: ["\(slug).test"]])
         let logger = TestPostgres.logger
-        let directory = TenantDirectory(server: server, poolSize: 12, keyring: Keyring(masterKey: masterKey), logger: logger)
+        let directory = TenantDirectory(
+            server: server, poolSize: 12, limits: TestPostgres.patientLimits, keyring: Keyring(masterKey: masterKey), logger: logger
+        )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await directory.run() }
             defer { group.cancelAll() }
@@ -38,7 +40,7 @@ public struct TenantFixture: Sendable {
     enum FixtureError: Error { case tenantMissing }
 
     /// The sequencer role's pool for this tenant.
-    public var sequencerClient: PostgresClient { directory.sequencerClient(for: record) }
+    public var sequencerClient: DatabasePool { directory.sequencerClient(for: record) }
 
     /// Runs `body` as the superuser on the tenant's database (triggers can be disabled there).
     public func superuser<Result: Sendable>(_ body: @Sendable (PostgresClient) async throws -> Result) async throws -> Result {
@@ -55,5 +57,14 @@ public struct TenantFixture: Sendable {
         try await superuser { client in
             try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(Int64.self).reduce(0, +)
         }
+    }
+}
+
+extension DatabasePool {
+    /// One statement straight on the pool, without the server's bounded wait: tests read and
+    /// tamper with what the server wrote.
+    @discardableResult
+    public func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await postgres.query(query, logger: logger)
     }
 }

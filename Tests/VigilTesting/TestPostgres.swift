@@ -25,6 +25,10 @@ public actor TestPostgres {
     private var starting: Task<EmbeddedCluster, any Error>?
     /// The migrated template tenant of each list of migrations, keyed by the list's digest.
     private var templates: [String: Task<TenantRecord, any Error>] = [:]
+    /// Database waits for tests that run many writers at once on a loaded machine: they test
+    /// what is written, not the server's bounded waits (DatabasePoolTests does).
+    public static let patientLimits = DatabaseLimits(acquireTimeout: .seconds(60), statementTimeout: .seconds(60))
+
     public static let logger: Logger = {
         var logger = Logger(label: "vigil-tests")
         logger.logLevel = .warning
@@ -62,7 +66,7 @@ public actor TestPostgres {
     private static func makeTemplate(slug: String, migrations: [Migration], server: DatabaseServer) async throws -> TenantRecord {
         let provisioner = TenantProvisioner(server: server, tenantMigrations: migrations)
         return try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: server.catalogDatabase), logger: Self.logger) { client in
-            try await provisioner.create(slug: slug, hosts: ["\(slug).invalid"], catalog: CatalogStore(client: client), logger: Self.logger)
+            try await provisioner.create(slug: slug, hosts: ["\(slug).invalid"], catalog: CatalogStore(client: DatabasePool(postgres: client)), logger: Self.logger)
         }
     }
 
@@ -113,7 +117,7 @@ public actor TestPostgres {
             return records
         }
         try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: catalogName), logger: Self.logger) { client in
-            let catalog = CatalogStore(client: client)
+            let catalog = CatalogStore(client: DatabasePool(postgres: client))
             for record in records { try await catalog.insert(record, logger: Self.logger) }
         }
         return server

@@ -3,6 +3,8 @@ import Foundation
 public import Logging
 public import VigilCore
 public import VigilHTTP
+public import VigilStorage
+import NIOCore
 
 /// Everything an operator can set, read once at start from the environment (swift-configuration)
 /// and overridden by command-line flags. Secrets never pass through here in clear logs.
@@ -26,6 +28,12 @@ public struct AppConfiguration: Sendable {
     public var masterKeyFile: String?
     /// `VIGIL_MASTER_KEY`: the master key itself, for secret stores that inject variables.
     public var masterKey: String?
+    /// `VIGIL_HTTP_*`: connection timeouts and the connection cap.
+    public var edge = HTTPEdgeSettings()
+    /// `VIGIL_DB_ACQUIRE_TIMEOUT`, `VIGIL_DB_STATEMENT_TIMEOUT`.
+    public var databaseLimits = DatabaseLimits()
+    /// `VIGIL_METRICS_ALLOW`, `VIGIL_METRICS_TOKEN`: who may read `/metrics`.
+    public var metricsAccess = MetricsAccess.loopback
 
     public init() {}
 
@@ -55,10 +63,34 @@ public struct AppConfiguration: Sendable {
         configuration.logLevel = parsed
         configuration.masterKeyFile = reader.string(forKey: "vigil.master.key.file").flatMap { $0.isEmpty ? nil : $0 }
         configuration.masterKey = reader.string(forKey: "vigil.master.key", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        try configuration.readLimits(reader)
         if configuration.masterKeyFile != nil, configuration.masterKey != nil {
             throw Invalid(description: "set VIGIL_MASTER_KEY_FILE or VIGIL_MASTER_KEY, not both")
         }
         return configuration
+    }
+
+    private mutating func readLimits(_ reader: ConfigReader) throws {
+        edge.idleTimeout = try reader.timeAmount("vigil.http.idle.timeout", variable: "VIGIL_HTTP_IDLE_TIMEOUT", default: edge.idleTimeout)
+        edge.headTimeout = try reader.timeAmount("vigil.http.head.timeout", variable: "VIGIL_HTTP_HEAD_TIMEOUT", default: edge.headTimeout)
+        edge.bodyTimeout = try reader.timeAmount("vigil.http.body.timeout", variable: "VIGIL_HTTP_BODY_TIMEOUT", default: edge.bodyTimeout)
+        edge.maxConnections = try reader.wholeNumber(
+            "vigil.http.max.connections", variable: "VIGIL_HTTP_MAX_CONNECTIONS", default: edge.maxConnections, range: 1...1_000_000
+        )
+        databaseLimits.acquireTimeout = try reader.seconds(
+            "vigil.db.acquire.timeout", variable: "VIGIL_DB_ACQUIRE_TIMEOUT", default: databaseLimits.acquireTimeout, range: 0.1...60
+        )
+        databaseLimits.statementTimeout = try reader.seconds(
+            "vigil.db.statement.timeout", variable: "VIGIL_DB_STATEMENT_TIMEOUT", default: databaseLimits.statementTimeout, range: 0.1...3600
+        )
+        if let allow = reader.string(forKey: "vigil.metrics.allow") {
+            do {
+                metricsAccess.allowed = try TrustedProxies(parsing: allow).networks
+            } catch {
+                throw Invalid(description: "VIGIL_METRICS_ALLOW: \(error)")
+            }
+        }
+        metricsAccess.token = reader.string(forKey: "vigil.metrics.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Checks values given on the command line, which bypass the environment's checks.
@@ -66,5 +98,14 @@ public struct AppConfiguration: Sendable {
         guard (1...65535).contains(port) else { throw Invalid(description: "--port \(port) is not a port from 1 to 65535") }
         guard !host.isEmpty else { throw Invalid(description: "--host may not be empty") }
         return self
+    }
+}
+
+extension ConfigReader {
+    /// A timeout in seconds for the HTTP edge, from a tenth of a second to an hour.
+    fileprivate func timeAmount(_ key: ConfigKey, variable: String, default value: TimeAmount) throws(InvalidSetting) -> TimeAmount {
+        let duration = try seconds(key, variable: variable, default: .nanoseconds(value.nanoseconds), range: 0.1...3600)
+        let (whole, fraction) = duration.components
+        return .nanoseconds(whole * 1_000_000_000 + fraction / 1_000_000_000)
     }
 }

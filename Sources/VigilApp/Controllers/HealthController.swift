@@ -4,8 +4,11 @@ import VigilCore
 import VigilHTTP
 import VigilStorage
 
-/// `/healthz`: the process answers. `/readyz`: the catalog and every open pool answer too.
+/// `/healthz`: the process answers. `/readyz`: the catalog and every open pool answer too, each
+/// within a timeout that keeps the whole answer under a second (a load balancer's probe).
 struct HealthController: RouteController {
+    static let readinessTimeout: Duration = .milliseconds(800)
+
     let directory: TenantDirectory
 
     func addRoutes(to routes: RouteRegistrar) {
@@ -13,9 +16,8 @@ struct HealthController: RouteController {
             Self.status("ok")
         }
         routes.add(PlatformRoutes.readiness) { _, context in
-            guard await directory.isReady(logger: context.logger) else {
-                throw Problem.serviceUnavailable("The database is not reachable.")
-            }
+            let checks = await directory.readiness(timeout: Self.readinessTimeout, logger: context.logger)
+            guard checks.values.allSatisfy({ $0 }) else { throw Problem.notReady(checks: checks) }
             return Self.status("ready")
         }
     }

@@ -36,7 +36,7 @@ public struct DatabaseBootstrap: Sendable {
     /// Runs `body` with the catalog store on a short-lived pool.
     public func withCatalog<Result: Sendable>(logger: Logger, _ body: @Sendable (CatalogStore) async throws -> Result) async throws -> Result {
         try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: server.catalogDatabase), logger: logger) { client in
-            try await body(CatalogStore(client: client))
+            try await body(CatalogStore(client: DatabasePool(postgres: client)))
         }
     }
 }

@@ -42,7 +42,15 @@ public enum VigilRuntime {
                 )
             )
         }
-        try await app.runService()
+        // The deadline comes last: services stop in reverse order, so its timer starts first.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [app, StopDeadline(deadline: StopDeadline.default, cluster: embedded, logger: logger)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
         withExtendedLifetime(lock) {}
     }
 

@@ -26,6 +26,8 @@ public struct Problem: Error, Sendable, Equatable {
     public var errors: [FieldError]
     /// Extra response headers, such as `Retry-After` or `Allow`.
     public var headers: HTTPFields
+    /// RFC 9457 extension members, such as the failing checks of `/readyz`.
+    public var extensions: [String: JSONValue]
 
     public init(
         status: HTTPResponse.Status,
@@ -33,7 +35,8 @@ public struct Problem: Error, Sendable, Equatable {
         title: String,
         detail: String? = nil,
         errors: [FieldError] = [],
-        headers: HTTPFields = [:]
+        headers: HTTPFields = [:],
+        extensions: [String: JSONValue] = [:]
     ) {
         self.status = status
         self.slug = slug
@@ -41,6 +44,7 @@ public struct Problem: Error, Sendable, Equatable {
         self.detail = detail
         self.errors = errors
         self.headers = headers
+        self.extensions = extensions
     }
 
     public var type: String { "/problems/\(slug)" }
@@ -53,7 +57,16 @@ extension Problem {
         Problem(status: .badRequest, slug: "malformed-request", title: "The request could not be read", detail: detail, errors: errors)
     }
 
-    public static func unsupportedMediaType(expected: String) -> Problem {
+    /// 400: one JSON object names the same key twice; decoders disagree on which one counts.
+    public static func duplicateKey(at pointer: String) -> Problem {
+        Problem(
+            status: .badRequest, slug: "duplicate-key", title: "A JSON object repeats a key",
+            detail: "Each key may appear once in an object.",
+            errors: [.init(pointer: pointer, code: "duplicate-key", detail: "This key appears more than once in its object.")]
+        )
+    }
+
+        public static func unsupportedMediaType(expected: String) -> Problem {
         Problem(
             status: .unsupportedMediaType,
             slug: "unsupported-media-type",
@@ -97,6 +110,24 @@ extension Problem {
         Problem(status: .serviceUnavailable, slug: "service-unavailable", title: "Service unavailable", detail: detail)
     }
 
+    /// 503 with `Retry-After`: PostgreSQL did not serve the request in time; the same request may be retried.
+    public static func databaseUnavailable(retryAfterSeconds: Int) -> Problem {
+        Problem(
+            status: .serviceUnavailable, slug: "database-unavailable", title: "The database is unavailable",
+            detail: "The database did not answer in time. Retry the request later (with the same Idempotency-Key where it has one).",
+            headers: [.retryAfter: String(retryAfterSeconds)]
+        )
+    }
+
+    /// 503 from `/readyz`, naming each check and whether it passed.
+    public static func notReady(checks: [String: Bool]) -> Problem {
+        Problem(
+            status: .serviceUnavailable, slug: "not-ready", title: "Not ready",
+            detail: "A check failed: " + checks.filter { !$0.value }.keys.sorted().joined(separator: ", ") + ".",
+            extensions: ["checks": .object(checks.mapValues { .string($0 ? "ok" : "failing") })]
+        )
+    }
+
     public static func internalError() -> Problem {
         Problem(
             status: .internalServerError,
@@ -120,7 +151,8 @@ extension Problem {
             status: Int(status.code),
             detail: detail,
             instance: instance,
-            errors: errors.isEmpty ? nil : errors
+            errors: errors.isEmpty ? nil : errors,
+            extensions: extensions
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -135,5 +167,24 @@ extension Problem {
         var detail: String?
         var instance: String?
         var errors: [FieldError]?
+        var extensions: [String: JSONValue]
+
+        private struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(type, forKey: Key(stringValue: "type"))
+            try container.encode(title, forKey: Key(stringValue: "title"))
+            try container.encode(status, forKey: Key(stringValue: "status"))
+            try container.encodeIfPresent(detail, forKey: Key(stringValue: "detail"))
+            try container.encodeIfPresent(instance, forKey: Key(stringValue: "instance"))
+            try container.encodeIfPresent(errors, forKey: Key(stringValue: "errors"))
+            for (name, value) in extensions { try container.encode(value, forKey: Key(stringValue: name)) }
+        }
     }
 }

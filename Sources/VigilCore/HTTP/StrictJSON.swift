@@ -2,7 +2,8 @@ public import Foundation
 
 /// Reads JSON request bodies the strict way decision 9 requires: `application/json` only, UTF-8,
 /// no NUL character anywhere (PostgreSQL cannot store U+0000), no field the target type does not
-/// know. Anything it cannot read is a 400 problem with a JSON Pointer to the culprit.
+/// know, no key twice in one object. Anything it cannot read is a 400 problem with a JSON
+/// Pointer to the culprit.
 public enum StrictJSON {
     /// Decodes `body` into `T`, refusing what a lenient `JSONDecoder` would silently accept.
     public static func decode<T: Codable>(_ type: T.Type, from body: Data) throws(Problem) -> T {
@@ -14,6 +15,9 @@ public enum StrictJSON {
             tree = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
         } catch {
             throw .malformedRequest("The body is not valid JSON.")
+        }
+        if let pointer = DuplicateKeys.first(in: body) {
+            throw .duplicateKey(at: pointer)
         }
         if let pointer = firstNULCharacter(in: tree, at: "") {
             throw .malformedRequest(

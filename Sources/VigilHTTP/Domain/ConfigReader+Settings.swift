@@ -20,4 +20,14 @@ extension ConfigReader {
         }
         return number
     }
+
+    /// A duration setting in seconds (decimals allowed): absent gives the default; anything but a
+    /// number of seconds in `range` is an error naming the variable.
+    public func seconds(_ key: ConfigKey, variable: String, default value: Duration, range: ClosedRange<Double>) throws(InvalidSetting) -> Duration {
+        guard let text = string(forKey: key) else { return value }
+        guard let number = Double(text.trimmingCharacters(in: .whitespaces)), number.isFinite, range.contains(number) else {
+            throw InvalidSetting(description: "\(variable): '\(text)' is not a number of seconds from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return .milliseconds(Int64((number * 1000).rounded()))
+    }
 }

@@ -9,21 +9,23 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        let headers: [(HTTPField.Name, String)] = [
-            (.xContentTypeOptions, "nosniff"),
-            (.xFrameOptions, "DENY"),
-            (.referrerPolicy, "no-referrer"),
-            (.contentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'"),
-            (.crossOriginOpenerPolicy, "same-origin"),
-            (.crossOriginResourcePolicy, "same-origin"),
-            (.strictTransportSecurity, "max-age=63072000; includeSubDomains"),
-            (.cacheControl, "no-store"),
-        ]
-        for (name, value) in headers where response.headers[name] == nil {
+        for (name, value) in Self.headers where response.headers[name] == nil {
             response.headers[name] = value
         }
         return response
     }
+
+    /// Also written by the connection's own refusals, which never reach the router.
+    static let headers: [(HTTPField.Name, String)] = [
+        (.xContentTypeOptions, "nosniff"),
+        (.xFrameOptions, "DENY"),
+        (.referrerPolicy, "no-referrer"),
+        (.contentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'"),
+        (.crossOriginOpenerPolicy, "same-origin"),
+        (.crossOriginResourcePolicy, "same-origin"),
+        (.strictTransportSecurity, "max-age=63072000; includeSubDomains"),
+        (.cacheControl, "no-store"),
+    ]
 }
 
 extension HTTPField.Name {

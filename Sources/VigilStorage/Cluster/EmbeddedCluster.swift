@@ -88,6 +88,18 @@ public struct EmbeddedCluster: Sendable {
         logger.info("Embedded PostgreSQL stopped", metadata: ["cluster": "\(layout.clusterDirectory)"])
     }
 
+    /// Stops the cluster now, whatever it is doing: an immediate shutdown (crash recovery at the
+    /// next start, no committed data lost), then SIGKILL to a postmaster that did not stop in time.
+    /// For a `vigil` whose graceful stop overran its deadline.
+    public func stopImmediately(logger: Logger) async {
+        let stopped = (try? await runner.run(installation.pgCtl, ["-D", layout.clusterDirectory, "-m", "immediate", "-w", "-t", "2", "-s", "stop"]))?
+            .succeeded ?? false
+        if !stopped, let pid = postmasterProcessID() {
+            kill(pid, SIGKILL)
+        }
+        logger.warning("Embedded PostgreSQL stopped immediately", metadata: ["cluster": "\(layout.clusterDirectory)"])
+    }
+
     /// Whether a postmaster is running on this cluster directory (`pg_ctl status` exits 0).
     public func isRunning() async throws -> Bool {
         guard FileManager.default.fileExists(atPath: layout.clusterDirectory + "/PG_VERSION") else { return false }

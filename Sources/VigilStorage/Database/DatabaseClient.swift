@@ -1,10 +1,27 @@
 public import Logging
 public import PostgresNIO
 
-extension PostgresClient {
-    /// Runs `body` on one pooled connection between `begin` (BEGIN, optionally with an isolation
-    /// level) and COMMIT; on any error rolls back and rethrows the error itself, unwrapped
-    /// (unlike `withTransaction`, which wraps it in `PostgresTransactionError`).
+/// What runs statements for Vigil: a ``DatabasePool``, bounded in the server, unbounded around a
+/// command's or a test's own `PostgresClient`. It lends one connection for the duration of a closure.
+public protocol DatabaseClient: Sendable {
+    /// Runs `body` with one connection; callers use ``withConnection(isolation:_:)``.
+    func lendConnection<Result>(
+        isolation: isolated (any Actor)?,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result
+}
+
+extension DatabaseClient {
+    public func withConnection<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        try await lendConnection(isolation: isolation, body)
+    }
+
+    /// Runs `body` on one connection between `begin` (BEGIN, optionally with an isolation level)
+    /// and COMMIT; on any error rolls back and rethrows the error itself, unwrapped (unlike
+    /// `withTransaction`, which wraps it in `PostgresTransactionError`).
     public func inTransaction<Output>(
         _ begin: String = "BEGIN",
         logger: Logger,
@@ -29,13 +46,7 @@ extension PostgresConnection {
     /// ROLLBACK, unless the connection is gone: a backend killed mid-transaction has rolled back
     /// already, and a query sent on its closing connection would wait for an answer that never comes.
     func rollBack(after error: any Error, logger: Logger) async {
-        if isClosed { return }
-        if let error = error as? PSQLError,
-            [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown].contains(error.code)
-            || error.serverInfo?[.sqlState]?.hasPrefix("57P") == true
-        {
-            return
-        }
+        if isClosed || DatabaseUnavailable(classifying: error)?.connectionIsGone == true { return }
         _ = try? await query("ROLLBACK", logger: logger)
     }
 }

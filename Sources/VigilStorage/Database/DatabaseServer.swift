@@ -89,8 +89,9 @@ public struct DatabaseServer: Sendable, Equatable {
         DatabaseServer(endpoint: endpoint, port: port, administrator: administrator, catalogDatabase: name, tls: tls, isEmbedded: isEmbedded)
     }
 
-    /// Client settings for `role` on `database`.
-    public func configuration(role: DatabaseRole, database: String) -> PostgresClient.Configuration {
+    /// Client settings for `role` on `database`; `limits` bound the statements of the server's
+    /// own pools (migrations and commands run without them).
+    public func configuration(role: DatabaseRole, database: String, limits: DatabaseLimits? = nil) -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
         switch endpoint {
         case .socketDirectory(let directory):
@@ -103,6 +104,7 @@ public struct DatabaseServer: Sendable, Equatable {
             )
         }
         configuration.options.connectTimeout = .seconds(5)
+        if let limits { configuration.options.additionalStartupParameters = limits.sessionSettings }
         return configuration
     }
 

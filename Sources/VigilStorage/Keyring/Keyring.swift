@@ -47,7 +47,7 @@ public final class Keyring: Sendable {
     ///
     /// It runs outside any caller's transaction on purpose: a key made inside one could roll back
     /// with it while staying cached.
-    public func prepareTenantKey(database: String, client: PostgresClient, logger: Logger) async throws {
+    public func prepareTenantKey(database: String, client: any DatabaseClient, logger: Logger) async throws {
         if tenantKeys.withLock({ $0[database] }) != nil { return }
         if let stored = try await newestTenantKey(on: client, logger: logger) {
             tenantKeys.withLock { $0[database] = stored }
@@ -55,13 +55,15 @@ public final class Keyring: Sendable {
         }
         let wrapped = try wrap(SymmetricKey(size: .bits256), with: masterKey.key, additionalData: "vigil-tenant-key:1")
         // A concurrent first use may win the race; then its key is the tenant's and ours is dropped.
-        try await client.query(
-            """
-            INSERT INTO keyring_tenant_keys (version, master_key_id, wrapped) VALUES (1, \(masterKey.id), \(wrapped))
-            ON CONFLICT (version) DO NOTHING
-            """,
-            logger: logger
-        )
+        try await client.withConnection { connection in
+            try await connection.query(
+                """
+                INSERT INTO keyring_tenant_keys (version, master_key_id, wrapped) VALUES (1, \(masterKey.id), \(wrapped))
+                ON CONFLICT (version) DO NOTHING
+                """,
+                logger: logger
+            )
+        }
         guard let stored = try await newestTenantKey(on: client, logger: logger) else { throw KeyringError.tenantKeyMissing(version: 1) }
         tenantKeys.withLock { $0[database] = stored }
     }
@@ -172,14 +174,16 @@ public final class Keyring: Sendable {
         return nil
     }
 
-    private func newestTenantKey(on client: PostgresClient, logger: Logger) async throws -> (version: Int, key: SymmetricKey)? {
-        let rows = try await client.query(
-            "SELECT version, master_key_id, wrapped FROM keyring_tenant_keys ORDER BY version DESC LIMIT 1", logger: logger
-        ).decode((Int, String, Data).self)
-        for try await (version, masterKeyID, wrapped) in rows {
-            return (version, try unwrapTenantKey(version: version, masterKeyID: masterKeyID, wrapped: wrapped))
+    private func newestTenantKey(on client: any DatabaseClient, logger: Logger) async throws -> (version: Int, key: SymmetricKey)? {
+        try await client.withConnection { connection in
+            let rows = try await connection.query(
+                "SELECT version, master_key_id, wrapped FROM keyring_tenant_keys ORDER BY version DESC LIMIT 1", logger: logger
+            ).decode((Int, String, Data).self)
+            for try await (version, masterKeyID, wrapped) in rows {
+                return (version, try unwrapTenantKey(version: version, masterKeyID: masterKeyID, wrapped: wrapped))
+            }
+            return nil
         }
-        return nil
     }
 
     private func unwrapTenantKey(version: Int, masterKeyID: String, wrapped: Data) throws -> SymmetricKey {

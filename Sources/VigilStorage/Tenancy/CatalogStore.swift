@@ -3,9 +3,9 @@ public import PostgresNIO
 
 /// The catalog database's SQL: which tenants exist, where their data lives, which hosts they answer.
 public struct CatalogStore: Sendable {
-    public let client: PostgresClient
+    public let client: any DatabaseClient
 
-    public init(client: PostgresClient) {
+    public init(client: any DatabaseClient) {
         self.client = client
     }
 
@@ -19,7 +19,11 @@ public struct CatalogStore: Sendable {
 
     /// Every tenant, or the one with `slug` (through the primary key of `tenants`).
     private func records(slug: String?, logger: Logger) async throws -> [TenantRecord] {
-        let rows = try await client.query(
+        try await client.withConnection { connection in try await records(slug: slug, on: connection, logger: logger) }
+    }
+
+    private func records(slug: String?, on connection: PostgresConnection, logger: Logger) async throws -> [TenantRecord] {
+        let rows = try await connection.query(
             """
             SELECT t.slug, t.database_name,
                    t.owner_role, t.owner_password, t.application_role, t.application_password,
@@ -51,22 +55,26 @@ public struct CatalogStore: Sendable {
 
     /// The slug of the tenant answering on `host` (uses the primary key of `tenant_hosts`).
     public func slug(forHost host: String, logger: Logger) async throws -> String? {
-        let rows = try await client.query("SELECT tenant_slug FROM tenant_hosts WHERE host = \(host)", logger: logger)
-        for try await slug in rows.decode(String.self) { return slug }
-        return nil
+        try await client.withConnection { connection in
+            let rows = try await connection.query("SELECT tenant_slug FROM tenant_hosts WHERE host = \(host)", logger: logger)
+            for try await slug in rows.decode(String.self) { return slug }
+            return nil
+        }
     }
 
     /// The hosts among `hosts` already taken by some tenant.
     public func takenHosts(_ hosts: [String], logger: Logger) async throws -> [String] {
-        let rows = try await client.query("SELECT host FROM tenant_hosts WHERE host = ANY(\(hosts)) ORDER BY host", logger: logger)
-        var taken: [String] = []
-        for try await host in rows.decode(String.self) { taken.append(host) }
-        return taken
+        try await client.withConnection { connection in
+            let rows = try await connection.query("SELECT host FROM tenant_hosts WHERE host = ANY(\(hosts)) ORDER BY host", logger: logger)
+            var taken: [String] = []
+            for try await host in rows.decode(String.self) { taken.append(host) }
+            return taken
+        }
     }
 
     /// Registers a provisioned tenant and its hosts in one transaction.
     public func insert(_ record: TenantRecord, logger: Logger) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.inTransaction(logger: logger) { connection in
             try await connection.query(
                 """
                 INSERT INTO tenants (slug, database_name, owner_role, owner_password, application_role, application_password,

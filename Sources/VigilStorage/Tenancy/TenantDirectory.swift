@@ -9,11 +9,11 @@ public struct TenantDatabase: Sendable {
     public let slug: String
     public let databaseName: String
     /// Connects as the tenant's application role: DML where allowed, nothing it should not own.
-    public let client: PostgresClient
+    public let client: DatabasePool
     public let keyring: Keyring
     public let commitSignal: CommitSignal
 
-    public init(slug: String, databaseName: String, client: PostgresClient, keyring: Keyring, commitSignal: CommitSignal) {
+    public init(slug: String, databaseName: String, client: DatabasePool, keyring: Keyring, commitSignal: CommitSignal) {
         self.slug = slug
         self.databaseName = databaseName
         self.client = client
@@ -30,7 +30,9 @@ public struct TenantDatabase: Sendable {
 public final class TenantDirectory: Service, Sendable {
     public let server: DatabaseServer
     public let poolSize: Int
+    public let limits: DatabaseLimits
     public let catalog: CatalogStore
+    private let catalogClient: DatabasePool
     public let keyring: Keyring
     /// Signalled when a tenant's pool opens, so the sequencer picks up a tenant created while running at once.
     public let tenantOpened = CommitSignal()
@@ -38,23 +40,27 @@ public final class TenantDirectory: Service, Sendable {
     private let backgroundLogger: Logger
     private let tenants = Mutex<[String: TenantDatabase]>([:])
     private let hosts = Mutex<[String: String]>([:])
-    private let sequencerClients = Mutex<[String: PostgresClient]>([:])
+    private let sequencerClients = Mutex<[String: DatabasePool]>([:])
     private let commitSignals = Mutex<[String: CommitSignal]>([:])
     private let newClients: AsyncStream<PostgresClient>
     private let newClientsContinuation: AsyncStream<PostgresClient>.Continuation
 
-    public init(server: DatabaseServer, poolSize: Int, keyring: Keyring, logger: Logger) {
+    public init(server: DatabaseServer, poolSize: Int, limits: DatabaseLimits = DatabaseLimits(), keyring: Keyring, logger: Logger) {
         self.server = server
         self.poolSize = poolSize
+        self.limits = limits
         self.keyring = keyring
         self.logger = logger
         (newClients, newClientsContinuation) = AsyncStream.makeStream()
         backgroundLogger = logger.forPoolInternals
-        var configuration = server.configuration(role: server.administrator, database: server.catalogDatabase)
+        var configuration = server.configuration(role: server.administrator, database: server.catalogDatabase, limits: limits)
         configuration.options.maximumConnections = 4
-        let catalogClient = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
-        catalog = CatalogStore(client: catalogClient)
-        newClientsContinuation.yield(catalogClient)
+        let catalogPool = DatabasePool(
+            postgres: PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger), acquireTimeout: limits.acquireTimeout
+        )
+        catalogClient = catalogPool
+        catalog = CatalogStore(client: catalogPool)
+        newClientsContinuation.yield(catalogPool.postgres)
     }
 
     public func run() async throws {
@@ -82,14 +88,11 @@ public final class TenantDirectory: Service, Sendable {
         guard let record = try await catalog.tenant(slug: slug, logger: logger) else { return nil }
         return tenants.withLock { tenants in
             if let raced = tenants[slug] { return raced }
-            var configuration = server.configuration(role: record.application, database: record.databaseName)
-            configuration.options.maximumConnections = poolSize
-            let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
+            let client = pool(role: record.application, database: record.databaseName, maximumConnections: poolSize)
             let database = TenantDatabase(
                 slug: slug, databaseName: record.databaseName, client: client, keyring: keyring, commitSignal: commitSignal(slug: slug)
             )
             tenants[slug] = database
-            newClientsContinuation.yield(client)
             tenantOpened.signal()
             return database
         }
@@ -106,28 +109,47 @@ public final class TenantDirectory: Service, Sendable {
     }
 
     /// A small pool connecting as `record`'s sequencer role, opened on first use.
-    public func sequencerClient(for record: TenantRecord) -> PostgresClient {
+    public func sequencerClient(for record: TenantRecord) -> DatabasePool {
         sequencerClients.withLock { clients in
             if let client = clients[record.slug] { return client }
-            var configuration = server.configuration(role: record.sequencer, database: record.databaseName)
-            configuration.options.maximumConnections = 2
-            let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
+            let client = pool(role: record.sequencer, database: record.databaseName, maximumConnections: 2)
             clients[record.slug] = client
-            newClientsContinuation.yield(client)
             return client
         }
     }
 
-    /// Whether the catalog and every open pool answer a trivial query.
-    public func isReady(logger: Logger) async -> Bool {
-        let clients = [catalog.client] + tenants.withLock { Array($0.values.map(\.client)) }
-        for client in clients {
-            do {
-                _ = try await client.query("SELECT 1", logger: logger).decode(Int.self).reduce(0, +)
-            } catch {
-                return false
+    /// A new bounded pool, run by this service from now on.
+    private func pool(role: DatabaseRole, database: String, maximumConnections: Int) -> DatabasePool {
+        var configuration = server.configuration(role: role, database: database, limits: limits)
+        configuration.options.maximumConnections = maximumConnections
+        let pool = DatabasePool(
+            postgres: PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger), acquireTimeout: limits.acquireTimeout
+        )
+        newClientsContinuation.yield(pool.postgres)
+        return pool
+    }
+
+    /// The readiness of the catalog and of every open tenant pool: whether each answered
+    /// `SELECT 1` within `timeout`. The checks run at once, in tasks of their own, so a server that
+    /// hangs is reported as failing when the timeout passes, not when the server answers.
+    public func readiness(timeout: Duration, logger: Logger) async -> [String: Bool] {
+        let pools = [("catalog", catalogClient)] + tenants.withLock { $0.map { ("tenant:\($0.key)", $0.value.client) } }
+        let answers = pools.map { _ in OneShot<Bool>() }
+        for ((_, pool), answer) in zip(pools, answers) {
+            Task {
+                let result = try? await pool.withConnection { connection in
+                    try await connection.query("SELECT 1", logger: logger).decode(Int.self).reduce(0, +)
+                }
+                answer.fulfil(result == 1)
             }
         }
-        return true
+        let deadline = Task {
+            try await Task.sleep(for: timeout)
+            for answer in answers { answer.fulfil(false) }
+        }
+        var checks: [String: Bool] = [:]
+        for ((name, _), answer) in zip(pools, answers) { checks[name] = await answer.value() }
+        deadline.cancel()
+        return checks
     }
 }

@@ -66,12 +66,14 @@ public struct IdempotencyStore: Sendable {
     }
 
     /// Deletes expired records; returns how many.
-    public static func purgeExpired(on client: PostgresClient, logger: Logger) async throws -> Int {
-        let rows = try await client.query(
-            "DELETE FROM idempotency_records WHERE expires_at <= now() RETURNING 1", logger: logger
-        ).decode(Int.self)
-        var count = 0
-        for try await _ in rows { count += 1 }
-        return count
+    public static func purgeExpired(on client: any DatabaseClient, logger: Logger) async throws -> Int {
+        try await client.withConnection { connection in
+            let rows = try await connection.query(
+                "DELETE FROM idempotency_records WHERE expires_at <= now() RETURNING 1", logger: logger
+            ).decode(Int.self)
+            var count = 0
+            for try await _ in rows { count += 1 }
+            return count
+        }
     }
 }
