@@ -67,6 +67,16 @@ let environmentHelp = """
       VIGIL_TRUSTED_PROXIES   comma-separated CIDRs whose X-Forwarded-For is believed
       VIGIL_MAX_BODY_BYTES    largest request body (default 1048576)
       VIGIL_DB_POOL_SIZE      connections per tenant pool (default 10)
+      VIGIL_DB_ACQUIRE_TIMEOUT  seconds to wait for a pooled connection before 503 (default 2)
+      VIGIL_DB_STATEMENT_TIMEOUT  statement_timeout of the server's sessions in seconds (default 5;
+                              idle_in_transaction_session_timeout is twice it)
+      VIGIL_HTTP_IDLE_TIMEOUT seconds a connection may sit idle between requests (default 30)
+      VIGIL_HTTP_HEAD_TIMEOUT seconds for a request head to arrive once begun (default 10; then 408)
+      VIGIL_HTTP_BODY_TIMEOUT seconds for a request body to arrive after its head (default 30)
+      VIGIL_HTTP_MAX_CONNECTIONS  open connections at once (default: descriptor limit - 128);
+                              beyond it a connection is answered 503 and closed
+      VIGIL_METRICS_ALLOW     CIDRs that may read /metrics (default 127.0.0.0/8,::1/128)
+      VIGIL_METRICS_TOKEN     bearer token that opens /metrics from anywhere (default none)
       VIGIL_LOG_LEVEL         trace|debug|info|notice|warning|error|critical (default info)
       VIGIL_MASTER_KEY_FILE   file (mode 0600) with the 32-byte master key, base64 or 64 hex digits
       VIGIL_MASTER_KEY        the master key itself (set one of the two, not both). Without
