@@ -18,7 +18,13 @@ extension Domain {
                 return DomainRuntime(
                     controllers: [IdentityController(identity: identity)],
                     authenticators: [BearerTokenAuthenticator(identity: identity)],
-                    demoSeed: { tenant, logger in try await IdentityDemo(identity: identity).seed(tenant: tenant, logger: logger) }
+                    demoSeed: { tenant, logger in try await IdentityDemo(identity: identity).seed(tenant: tenant, logger: logger) },
+                    jobs: [
+                        // Records the count of refusal windows no attempt came back to (decision 0014).
+                        PeriodicJob(name: "identity.refusal-counts", interval: .seconds(60)) { tenant, logger in
+                            _ = try await identity.recordEndedRefusalWindows(tenant: tenant, logger: logger)
+                        }
+                    ]
                 )
             }
         )

@@ -63,7 +63,7 @@ extension IdentityService {
         let credential = try await tenant.client.withConnection { connection in
             try await CredentialStore.find(population, email: email, on: connection, logger: call.logger)
         }
-        try await refuseIfLocked(throttle, population: population, principalID: credential?.principalID, call: call, now: now)
+        try await refuseIfLocked(throttle, population: population, principalID: credential?.principalID, identifier: email, call: call, now: now)
         let matches = try await passwords.verify(password, hash: credential?.passwordHash)
         let failureReason: String? =
             switch (credential, matches) {

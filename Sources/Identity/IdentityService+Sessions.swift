@@ -13,12 +13,14 @@ extension IdentityService {
     ///
     /// Presenting a spent token again revokes its whole session (the family), with no grace
     /// window: of two concurrent refreshes with one token, the second waits on the row lock, finds
-    /// the token spent, and revokes the family (spec 02).
+    /// the token spent, and revokes the family (spec 02). A token of a session that has already
+    /// ended is refused without writing, like an unknown one, so repeating a spent token records
+    /// its reuse once (decision 0014).
     public func refresh(_ population: Population, refreshToken: String, call: AuthCall) async throws -> TokenResponse {
         let now = clock.now
         guard OpaqueToken.hasPrefix(OpaqueToken.refreshPrefix, refreshToken),
             let row = try await call.tenant.client.withConnection({ try await RefreshTokenStore.find(refreshToken, lock: false, on: $0, logger: call.logger) }),
-            row.population == population, row.rotated || (!row.sessionRevoked && row.expiresAt > now)
+            row.population == population, !row.sessionRevoked, row.rotated || row.expiresAt > now
         else { throw Problem.invalidRefreshToken() }
         try await prepareTokenKeys(call)
         let context = call.context(as: population, row.principalID, sessionID: row.sessionID)
@@ -26,6 +28,9 @@ extension IdentityService {
             guard let locked = try await RefreshTokenStore.find(refreshToken, lock: true, on: unit.connection, logger: unit.logger) else {
                 throw Problem.invalidRefreshToken()
             }
+            // The session ended since the first read (a parallel reuse revoked the family, or a
+            // logout): refused like any token of an ended session, with nothing to record.
+            if locked.rotated && locked.sessionRevoked { throw Problem.invalidRefreshToken() }
             // A reused token's family is revoked before its row lock is released.
             try await unit.holdLocksForRefusal()
             if locked.rotated {

@@ -209,26 +209,4 @@ public struct IdentityService: Sendable {
         }
         return refusal
     }
-
-    /// Refuses, and records, an attempt on a locked login or from a blocked address, before any
-    /// password or code is checked.
-    func refuseIfLocked(_ throttle: LoginThrottle, population: Population, principalID: UUID?, call: AuthCall, now: Date) async throws {
-        let refusal: (problem: Problem, reason: String)? = try await call.tenant.client.withConnection { connection in
-            if let until = try await throttle.lockedUntil(now: now, on: connection, logger: call.logger) {
-                return (accountLocked(until: until), "account_locked")
-            }
-            if let address = addressThrottle(call), let until = try await address.blockedUntil(now: now, on: connection, logger: call.logger) {
-                return (.addressBlocked(retryAfter: LockoutPolicy.retryAfter(until: until, now: now)), "address_blocked")
-            }
-            return nil
-        }
-        guard let refusal else { return }
-        try await call.tenant.refuse(
-            AuthRefusal(
-                identity: self, action: "auth.login_refused", population: population, principalID: principalID, reasonCode: refusal.reason,
-                problem: refusal.problem
-            ),
-            context: call.context(as: population, principalID), logger: call.logger
-        )
-    }
 }

@@ -87,19 +87,6 @@ struct AddressThrottle: Sendable {
     let address: String
     let policy: LockoutPolicy
 
-    /// When the address may try again, if it has used up its failures at `now`.
-    func blockedUntil(now: Date, on connection: PostgresConnection, logger: Logger) async throws -> Date? {
-        let rows = try await connection.query(
-            "SELECT window_started_at, failures FROM ip_login_failures WHERE ip = \(address)", logger: logger
-        ).decode((Date, Int).self)
-        var blocked: Date?
-        for try await (started, failures) in rows {
-            let ends = started.addingTimeInterval(policy.addressWindow)
-            if failures >= policy.addressFailureLimit, ends > now { blocked = ends }
-        }
-        return blocked
-    }
-
     func recordFailure(now: Date, on connection: PostgresConnection, logger: Logger) async throws {
         let windowStart = now.addingTimeInterval(-policy.addressWindow)
         try await connection.query(
