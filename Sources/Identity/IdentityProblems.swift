@@ -68,6 +68,14 @@ extension Problem {
         Problem(status: .conflict, slug: "second-factor-state", title: title)
     }
 
+    /// 403: staff cannot switch off their own second factor (spec 02; seed 002 requires MFA for staff).
+    public static func secondFactorRequired() -> Problem {
+        Problem(
+            status: .forbidden, slug: "second-factor-required", title: "Staff cannot switch off their own second factor",
+            detail: "Two-factor authentication is required for staff. An administrator can reset it; you then enrol again at your next sign-in."
+        )
+    }
+
     public static func passwordRejected(_ violation: PasswordRuleViolation, pointer: String) -> Problem {
         Problem(
             status: .unprocessableContent, slug: "password-rejected", title: "The password does not meet the password policy",

@@ -213,26 +213,44 @@ extension IdentityService {
         }
     }
 
-    /// `POST …/2fa/disable` (sensitive: needs step-up). A staff user's sessions all end, since
-    /// staff cannot work without a second factor; their next login enrols again.
-    public func disableSecondFactor(_ population: Population, authentication: Authentication, call: AuthCall) async throws -> [String: Bool] {
-        try requireStepUp(authentication)
+    /// `POST …/2fa/disable {"code"}`: switches off the caller's own second factor. Staff may not
+    /// (403 `second-factor-required`, before anything is read). A customer gives a code checked now,
+    /// a TOTP code or an unused backup code, under the credential's row lock; a wrong one counts
+    /// toward the lockout like a wrong step-up code. A recent step-up alone is not enough.
+    public func disableSecondFactor(_ population: Population, authentication: Authentication, code: String, call: AuthCall) async throws -> [String: Bool] {
+        try Self.requireOwnSecondFactorDisablable(population)
         let now = clock.now
-        return try await call.tenant.write(call.context(as: population, authentication.principalID, sessionID: authentication.sessionID), logger: call.logger) { unit in
-            guard let credential = try await CredentialStore.find(population, principalID: authentication.principalID, lock: true, on: unit.connection, logger: unit.logger),
-                credential.totpEnabled
-            else { throw Problem.secondFactorConflict("Two-factor authentication is not enabled") }
-            try await CredentialStore.disableTOTP(population: population, principalID: authentication.principalID, on: unit.connection, logger: unit.logger)
-            try await BackupCodeStore.deleteAll(population: population, principalID: authentication.principalID, on: unit.connection, logger: unit.logger)
-            try await recordAuthEvent(&unit, "auth.2fa_disabled", population, authentication.principalID, sessionID: authentication.sessionID)
-            if population == .staff {
-                for id in try await SessionStore.liveIDs(population: population, principalID: authentication.principalID, now: now, on: unit.connection, logger: unit.logger) {
-                    try await SessionStore.revoke(id, reason: "second_factor_disabled", now: now, on: unit.connection, logger: unit.logger)
-                    try await recordAuthEvent(&unit, "session.revoked", population, authentication.principalID, sessionID: id, reasonCode: "second_factor_disabled")
-                }
-            }
-            return ["enabled": false]
+        guard let credential = try await credential(population, principalID: authentication.principalID, call: call) else {
+            throw Problem.invalidToken("The account no longer exists.")
         }
+        guard credential.totpEnabled else { throw Problem.secondFactorConflict("Two-factor authentication is not enabled") }
+        let throttle = try await throttle(population, email: credential.email, tenant: call.tenant, logger: call.logger)
+        try await refuseIfLocked(throttle, population: population, principalID: authentication.principalID, call: call, now: now)
+        let context = call.context(as: population, authentication.principalID, sessionID: authentication.sessionID)
+        return try await call.tenant.write(context, logger: call.logger) { unit in
+            guard let locked = try await CredentialStore.find(population, principalID: authentication.principalID, lock: true, on: unit.connection, logger: unit.logger),
+                locked.totpEnabled
+            else { throw Problem.secondFactorConflict("Two-factor authentication is not enabled") }
+            try await unit.holdLocksForRefusal()
+            switch try await checkCode(code, credential: locked, now: now, tenant: call.tenant, unit: &unit) {
+            case .rejected(let reason):
+                throw FailedAttempt(
+                    identity: self, action: "auth.2fa_disable_failed", reasonCode: reason, refusal: .invalidCode(), population: population,
+                    principalID: authentication.principalID, throttle: throttle, call: call, now: now
+                )
+            case .accepted(let method):
+                try await CredentialStore.disableTOTP(population: population, principalID: authentication.principalID, on: unit.connection, logger: unit.logger)
+                try await BackupCodeStore.deleteAll(population: population, principalID: authentication.principalID, on: unit.connection, logger: unit.logger)
+                try await recordAuthEvent(&unit, "auth.2fa_disabled", population, authentication.principalID, sessionID: authentication.sessionID, reasonCode: method)
+                return ["enabled": false]
+            }
+        }
+    }
+
+    /// Throws 403 `second-factor-required` for a population that may not switch off its own
+    /// second factor (``OwnSecondFactorDisabling``).
+    static func requireOwnSecondFactorDisablable(_ population: Population) throws {
+        if OwnSecondFactorDisabling.rule(for: population) == .refused { throw Problem.secondFactorRequired() }
     }
 
     /// `POST …/step-up {"code"}`: marks the session as having verified a second factor now.

@@ -208,19 +208,108 @@ import VigilTesting
         }
     }
 
-    @Test func disablingTwoFactorNeedsARecentSecondFactor() async throws {
+    func count(_ flows: IdentityFlows, _ sql: String) async throws -> Int64 {
+        try await flows.database.query(PostgresQuery(unsafeSQL: sql), logger: TestPostgres.logger).decode(Int64.self).reduce(0, +)
+    }
+
+    /// Decision 0014: while the login is locked, only the first refusal writes an entry and an
+    /// event; the others are counted, and the first attempt after the lock records the count.
+    @Test func refusalsOfALockedLoginAreCountedAndTheNextAttemptAfterTheLockRecordsTheCount() async throws {
         let clock = TestClock()
         try await withIdentity(clock: clock) { flows in
-            let (_, _, codes, tokens) = try await flows.customerWithTOTP()
-            clock.advance(301)
-            let refused = try await flows.post("/api/customer/2fa/disable", "", bearer: tokens.accessToken)
-            #expect(problemType(refused) == "/problems/step-up-required")
-            let wrong = try await flows.post("/api/customer/step-up", IdentityFlows.body(["code": "zzzzzzzz"]), bearer: tokens.accessToken)
+            let person = try await flows.seed(.customer)
+            for _ in 0..<5 { _ = try await flows.login(.customer, person, password: "wrong password guess") }
+            let entries = try await count(flows, "SELECT count(*) FROM audit_entries")
+            let events = try await count(flows, "SELECT count(*) FROM outbox_events")
+            for attempt in 0..<30 {
+                let refused = try await flows.login(.customer, person, password: attempt.isMultiple(of: 2) ? IdentityFlows.password : "wrong password guess")
+                #expect(problemType(refused) == "/problems/account-locked")
+            }
+            #expect(try await count(flows, "SELECT count(*) FROM audit_entries") == entries + 1)
+            #expect(try await count(flows, "SELECT count(*) FROM outbox_events") == events + 1)
+            #expect(try await count(flows, "SELECT count(*) FROM audit_entries WHERE action = 'auth.login_refused'") == 1)
+
+            clock.advance(61)
+            #expect(try await flows.login(.customer, person).status == .ok)
+            #expect(
+                try await count(
+                    flows,
+                    """
+                    SELECT count(*) FROM audit_entries WHERE action = 'auth.refusals_counted' AND entity_type = 'customer'
+                        AND entity_id = '\(person.id.uuidString.lowercased())' AND customer_id = '\(person.id)' AND reason_code = 'account_locked'
+                        AND details->>'refused_count' = '30' AND actor_type = 'system'
+                    """
+                ) == 1
+            )
+            #expect(
+                try await count(
+                    flows,
+                    """
+                    SELECT count(*) FROM outbox_events WHERE type = 'auth.refusals_counted'
+                        AND payload->>'principal_id' = '\(person.id.uuidString.lowercased())' AND payload->>'refused_count' = '30'
+                    """
+                ) == 1
+            )
+        }
+    }
+
+    @Test func aRefreshTokenOfARevokedFamilyIsRefusedWithoutWritingAgain() async throws {
+        try await withIdentity { flows in
+            let tokens = try await flows.customerTokens(try await flows.seed(.customer))
+            #expect(try await flows.post("/api/customer/refresh", IdentityFlows.body(["refresh_token": tokens.refreshToken])).status == .ok)
+            let reuse = try await flows.post("/api/customer/refresh", IdentityFlows.body(["refresh_token": tokens.refreshToken]))
+            #expect(problemType(reuse) == "/problems/refresh-token-reused")
+            let entries = try await count(flows, "SELECT count(*) FROM audit_entries")
+            for _ in 0..<10 {
+                let again = try await flows.post("/api/customer/refresh", IdentityFlows.body(["refresh_token": tokens.refreshToken]))
+                #expect(problemType(again) == "/problems/invalid-refresh-token")
+            }
+            #expect(try await count(flows, "SELECT count(*) FROM audit_entries") == entries)
+            #expect(try await count(flows, "SELECT count(*) FROM outbox_events WHERE type = 'auth.refresh_token_reused'") == 1)
+        }
+    }
+
+    /// Spec 02: a customer switches off TOTP with a code checked there and then; the second
+    /// factor of a recent login or step-up is not enough.
+    @Test func aCustomerDisablesTwoFactorOnlyWithAFreshCode() async throws {
+        try await withIdentity { flows in
+            let (person, secret, _, tokens) = try await flows.customerWithTOTP()
+            // The session verified a second factor a moment ago, yet a code is still asked for.
+            #expect(try await flows.post("/api/customer/2fa/disable", "{}", bearer: tokens.accessToken).status == .badRequest)
+            let wrong = try await flows.post("/api/customer/2fa/disable", IdentityFlows.body(["code": "zzzzzzzz"]), bearer: tokens.accessToken)
             #expect(problemType(wrong) == "/problems/invalid-code")
-            #expect(try await flows.post("/api/customer/step-up", IdentityFlows.body(["code": codes[0]]), bearer: tokens.accessToken).status == .ok)
-            let disabled = try await flows.post("/api/customer/2fa/disable", "", bearer: tokens.accessToken)
+            #expect(try await count(flows, "SELECT count(*) FROM audit_entries WHERE action = 'auth.2fa_disable_failed' AND reason_code = 'wrong_code'") == 1)
+            let disabled = try await flows.post("/api/customer/2fa/disable", IdentityFlows.body(["code": IdentityFlows.freshCode(secret)]), bearer: tokens.accessToken)
             #expect(disabled.status == .ok)
-            #expect(try flows.json(disabled)["enabled"] as? Bool == false)
+            #expect(try flows.json(disabled) as? [String: Bool] == ["enabled": false])
+            // The password alone logs in again.
+            #expect(try flows.json(try await flows.login(.customer, person))["access_token"] != nil)
+            #expect(try await count(flows, "SELECT count(*) FROM backup_codes WHERE principal_id = '\(person.id)'") == 0)
+        }
+    }
+
+    /// A customer who lost the authenticator switches TOTP off with a backup code.
+    @Test func aBackupCodeIsAFreshCodeForDisablingTwoFactor() async throws {
+        try await withIdentity { flows in
+            let (_, _, codes, tokens) = try await flows.customerWithTOTP()
+            let disabled = try await flows.post("/api/customer/2fa/disable", IdentityFlows.body(["code": codes[4]]), bearer: tokens.accessToken)
+            #expect(disabled.status == .ok)
+            #expect(try await count(flows, "SELECT count(*) FROM audit_entries WHERE action = 'auth.2fa_disabled' AND reason_code = 'backup_code'") == 1)
+        }
+    }
+
+    /// Spec 02 and seed 002: staff keep their second factor, whatever they send.
+    @Test func staffCannotSwitchOffTheirOwnSecondFactorEvenWithAFreshCode() async throws {
+        try await withIdentity { flows in
+            let (person, secret, _, tokens) = try await flows.staffWithTOTP()
+            for body in [IdentityFlows.body(["code": IdentityFlows.freshCode(secret)]), "", "{}"] {
+                let refused = try await flows.post("/api/admin/auth/2fa/disable", body, bearer: tokens.accessToken)
+                #expect(refused.status == .forbidden)
+                #expect(problemType(refused) == "/problems/second-factor-required")
+            }
+            #expect(try await flows.get("/api/admin/auth/me", bearer: tokens.accessToken).status == .ok)
+            #expect(try flows.json(try await flows.login(.staff, person))["mfa_required"] as? Bool == true)
+            #expect(try await count(flows, "SELECT count(*) FROM audit_entries WHERE action = 'auth.2fa_disabled'") == 0)
         }
     }
 

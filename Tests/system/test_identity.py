@@ -394,6 +394,14 @@ def test_wrong_totp_code_and_unknown_mfa_token(server, staff):
     member.last_step = step
 
 
+def test_staff_cannot_switch_off_their_own_second_factor(server, admin_session, staff):
+    for body in [{"code": oathtool(staff["admin"].totp_secret, current_step() + 1)}, {}]:
+        refused = server.post(f"{STAFF}/2fa/disable", json=body, headers=bearer(admin_session["access_token"]))
+        assert_problem(refused, 403, "second-factor-required")
+    profile = me(server, admin_session["access_token"]).json()
+    assert profile["two_factor_enabled"] is True, profile
+
+
 def test_staff_password_alone_never_yields_tokens(server, staff):
     """The customer login route does not know staff: a staff email there is a wrong login."""
     member = staff["support"]
@@ -764,6 +772,73 @@ def test_parallel_failures_for_an_unknown_email_lock_after_exactly_five(server):
             assert retry_after.isdigit() and 1 <= int(retry_after) <= 60, dict(response.headers)
     # Still locked afterwards.
     assert_problem(server.post(f"{STAFF}/login", json={"email": email, "password": "guess-again"}), 429, "account-locked")
+
+
+# --------------------------------------------------------------------------------------------
+# Bounded refusal writes (decision 0014), on a server of their own: they block 127.0.0.1
+# --------------------------------------------------------------------------------------------
+
+
+def tenant_psql(vigil: VigilHarness, server: VigilProcess, slug: str = "demo"):
+    """A function that runs one SQL statement on the tenant's database with psql."""
+    listing = json.loads(run_ok(vigil, "tenant", "list", "--json", data_dir=server.data_dir).stdout)
+    url = next(entry["database_url"] for entry in listing if entry["slug"] == slug)
+
+    def psql(sql: str) -> str:
+        result = subprocess.run(["psql", url, "-tAc", sql], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"psql failed:\n{result.stderr}"
+        return result.stdout.strip()
+
+    return psql
+
+
+def test_refused_logins_from_a_blocked_address_add_at_most_a_few_rows(vigil):
+    server = vigil.start("demo")
+    psql = tenant_psql(vigil, server)
+    customers = json.loads((server.data_dir / "demo-credentials.json").read_text())["customers"]
+
+    # 50 failures within 15 minutes block the address (unknown emails: no login locks first).
+    def fail(number: int) -> int:
+        return server.post(f"{CUSTOMER}/login", json={"email": f"nobody-{number}@demo.vigil.test", "password": "not the password"}, timeout=300).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(fail, range(50))) == [401] * 50
+    # The first refusal is recorded in full.
+    assert_problem(server.post(f"{CUSTOMER}/login", json={"email": "nobody-0@demo.vigil.test", "password": "x"}), 429, "too-many-failed-logins")
+    assert psql("SELECT count(*) FROM audit_entries WHERE action = 'auth.login_refused'") == "1"
+    entries = int(psql("SELECT count(*) FROM audit_entries"))
+    events = int(psql("SELECT count(*) FROM outbox_events"))
+    throttle_rows = int(psql("SELECT count(*) FROM login_throttles"))
+
+    # 1,000 more, even with the right password, on both populations' routes, with fresh emails.
+    attempts = [
+        (f"{CUSTOMER}/login", customers[number % len(customers)]["email"], customers[number % len(customers)]["password"])
+        if number % 3 == 0
+        else (f"{STAFF}/login", "admin@demo.vigil.test", "not the password")
+        if number % 3 == 1
+        else (f"{CUSTOMER}/login", f"guess-{number}@demo.vigil.test", "not the password")
+        for number in range(1000)
+    ]
+    local = threading.local()
+
+    def refused(attempt: tuple[str, str, str]) -> tuple[int, str]:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        path, email, password = attempt
+        response = local.session.post(server.url(path), json={"email": email, "password": password}, timeout=120)
+        return response.status_code, response.json().get("type", "")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(refused, attempts))
+    assert answers == [(429, "/problems/too-many-failed-logins")] * 1000, sorted(set(answers))
+
+    added_entries = int(psql("SELECT count(*) FROM audit_entries")) - entries
+    added_events = int(psql("SELECT count(*) FROM outbox_events")) - events
+    assert added_entries <= 3 and added_events <= 3, f"1,000 refusals added {added_entries} entries and {added_events} events"
+    assert int(psql("SELECT count(*) FROM login_throttles")) == throttle_rows, "refused attempts made counter rows"
+    # Every refusal is counted on the address's row, the first one included.
+    assert psql("SELECT sum(refusals) FROM ip_login_failures") == "1001"
+    assert server.running()
 
 
 # --------------------------------------------------------------------------------------------

@@ -87,9 +87,14 @@ public struct IdentityController: RouteController {
             let body = try await request.decodeStrictJSON(as: CodeBody.self, context: context)
             return try Self.json(try await identity.verifySecondFactor(population, enroller: enroller, code: body.code, call: call(context)), context)
         }
-        routes.add(declared.disableSecondFactor) { _, context in
+        routes.add(declared.disableSecondFactor) { request, context in
             let authentication = try context.requireAuthentication(population)
-            return try Self.json(try await identity.disableSecondFactor(population, authentication: authentication, call: call(context)), context)
+            // Staff are refused whatever they send.
+            try IdentityService.requireOwnSecondFactorDisablable(population)
+            let body = try await request.decodeStrictJSON(as: CodeBody.self, context: context)
+            return try Self.json(
+                try await identity.disableSecondFactor(population, authentication: authentication, code: body.code, call: call(context)), context
+            )
         }
         routes.add(declared.stepUp) { request, context in
             let authentication = try context.requireAuthentication(population)

@@ -42,7 +42,12 @@ public struct IdentityRoutes: Sendable {
         let enrolment: RouteAccess = population == .staff ? .anonymous : .customer
         setupSecondFactor = route(.post, "2fa/setup", enrolment, "SetupSecondFactor")
         verifySecondFactor = route(.post, "2fa/verify", enrolment, "VerifySecondFactor")
-        disableSecondFactor = route(.post, "2fa/disable", own, "DisableSecondFactor")
+        // Staff may not switch off their own second factor: their route only refuses (403) and
+        // changes nothing, so the audited-routes walk has nothing to call it for.
+        disableSecondFactor = RouteDeclaration(
+            .post, "\(prefix)/2fa/disable", access: own, idempotency: .refuses, mutates: OwnSecondFactorDisabling.rule(for: population) != .refused,
+            operationID: "\(name)DisableSecondFactor"
+        )
         stepUp = route(.post, "step-up", own, "StepUp")
         changePassword = route(.post, "password", own, "ChangePassword")
         setPassword = route(.post, "password/set", .anonymous, "SetPassword")
