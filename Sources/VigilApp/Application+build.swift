@@ -93,6 +93,7 @@ public func buildApplication(
             try await DemoSeeder(bootstrap: bootstrap, configuration: configuration, seeds: runtimes.compactMap(\.demoSeed))
                 .seed(directory: directory, logger: dependencies.logger)
         }
+        try await bootstrap.provisioner.applySessionLimits(configuration.databaseLimits, logger: dependencies.logger)
     }
     return app
 }

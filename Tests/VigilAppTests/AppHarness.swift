@@ -130,7 +130,7 @@ enum TestRoutes {
     struct Controller: RouteController {
         func addRoutes(to routes: RouteRegistrar) {
             routes.add(notes) { request, context in try await createNote(request, context, pause: nil) }
-            routes.add(slowNotes) { request, context in try await createNote(request, context, pause: 0.6) }
+            routes.add(slowNotes) { request, context in try await createNote(request, context, pause: 2) }
             routes.add(payments) { request, context in try await createNote(request, context, pause: nil) }
             routes.add(unaudited) { _, context -> HTTPResponse.Status in
                 // Commits a change on the application role without the unit of work: what the walk must catch.

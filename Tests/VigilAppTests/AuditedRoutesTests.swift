@@ -88,8 +88,14 @@ import VigilTesting
                 let secret = TOTPSecret(ascii: String(decoding: try base32.base32decoded(), as: UTF8.self))
                 return ProbeRequest(path: "\(prefix)/2fa/verify", body: IdentityFlows.body(["code": IdentityFlows.freshCode(secret, offset: 0)]), bearer: bearer)
             }
-            probes["POST \(prefix)/2fa/disable"] = { flows in
-                ProbeRequest(path: "\(prefix)/2fa/disable", body: "", bearer: try await enrolled(flows).tokens.accessToken)
+            // Staff may not switch their own second factor off (the route changes nothing); a customer gives a fresh code.
+            if population == .customer {
+                probes["POST \(prefix)/2fa/disable"] = { flows in
+                    let (_, secret, _, tokens) = try await enrolled(flows)
+                    return ProbeRequest(
+                        path: "\(prefix)/2fa/disable", body: IdentityFlows.body(["code": IdentityFlows.freshCode(secret)]), bearer: tokens.accessToken
+                    )
+                }
             }
             probes["POST \(prefix)/step-up"] = { flows in
                 let (_, _, codes, tokens) = try await enrolled(flows)

@@ -80,12 +80,12 @@ import VigilTesting
 
     @Test func startUpRefusesAMasterKeyThatDidNotWrapTheTenantKeys() async throws {
         let server = try await AppHarness.environment()
-        let first = try await buildApplication(AppConfiguration(), database: server, dependencies: AppDependencies(logger: TestPostgres.logger, masterKey: .generate(), domains: AppHarness().domains))
+        let first = try await buildApplication(AppHarness().configuration, database: server, dependencies: AppDependencies(logger: TestPostgres.logger, masterKey: .generate(), domains: AppHarness().domains))
         try await first.test(.router) { client in
             let ready = try await client.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .ok)
         }
-        let second = try await buildApplication(AppConfiguration(), database: server, dependencies: AppDependencies(logger: TestPostgres.logger, masterKey: .generate(), domains: AppHarness().domains))
+        let second = try await buildApplication(AppHarness().configuration, database: server, dependencies: AppDependencies(logger: TestPostgres.logger, masterKey: .generate(), domains: AppHarness().domains))
         await #expect(throws: KeyringError.self) {
             try await second.test(.router) { _ in }
         }

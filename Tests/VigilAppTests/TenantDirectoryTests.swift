@@ -10,7 +10,7 @@ import VigilTesting
     @Test func hostsResolveToTenantsAndNewTenantsAreFoundWithoutRestart() async throws {
         let server = try await AppHarness.environment(tenants: ["acme": ["acme.test"]])
         let logger = TestPostgres.logger
-        let directory = TenantDirectory(server: server, poolSize: 2, keyring: Keyring(masterKey: .generate()), logger: logger)
+        let directory = TenantDirectory(server: server, poolSize: 2, limits: TestPostgres.patientLimits, keyring: Keyring(masterKey: .generate()), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await directory.run() }
             #expect(try await directory.tenant(forHost: "ACME.test:8443")?.slug == "acme")

@@ -60,6 +60,7 @@ import VigilTesting
             // The withdrawn request took nothing from the pool: the next caller is served.
             let answer = try await pool.withConnection { try await $0.query("SELECT 41 + 1", logger: logger).decode(Int.self).reduce(0, +) }
             #expect(answer == 42)
+            #expect(!pool.isDown)
         }
     }
 
@@ -72,6 +73,14 @@ import VigilTesting
                 }
             }
             #expect(waited < .seconds(3))
+            #expect(pool.isDown)
+            // Taken as down, the pool keeps a later caller only for the probe.
+            let probed = try await Self.elapsed {
+                await #expect(throws: DatabaseUnavailable.self) {
+                    try await pool.withConnection { try await $0.query("SELECT 1", logger: logger) }
+                }
+            }
+            #expect(probed < .milliseconds(450))
         }
     }
 

@@ -6,23 +6,33 @@ import Synchronization
 /// ``DatabaseUnavailable`` instead of queueing it until the pool's circuit breaker trips a minute
 /// later. Without a timeout (commands, tests) it lends as `PostgresClient` does.
 ///
+/// Once a lease failed, the pool is taken as down: later callers wait only `probeTimeout` until one
+/// is served again, so a request that needs several statements is not kept waiting once for each.
+///
 /// The lease is taken by a task of its own and handed over, so the caller's closure runs in the
 /// caller's own task and isolation; cancelling that task withdraws the pool request.
-public struct DatabasePool: DatabaseClient {
+public final class DatabasePool: DatabaseClient {
     /// The pool itself; ``TenantDirectory`` runs it.
     public let postgres: PostgresClient
     public let acquireTimeout: Duration?
+    /// The wait while the pool is taken as down.
+    public static let probeTimeout: Duration = .milliseconds(200)
+    private let down = Mutex(false)
 
     public init(postgres: PostgresClient, acquireTimeout: Duration? = nil) {
         self.postgres = postgres
         self.acquireTimeout = acquireTimeout
     }
 
+    /// Whether the last lease failed.
+    public var isDown: Bool { down.withLock { $0 } }
+
     public func lendConnection<Result>(
         isolation: isolated (any Actor)?,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         guard let acquireTimeout else { return try await postgres.withConnection(isolation: isolation, body) }
+        let wait = isDown ? min(acquireTimeout, Self.probeTimeout) : acquireTimeout
         let delivery = OneShot<Swift.Result<PostgresConnection, any Error>>()
         let release = OneShot<Void>()
         let lending = Task { [postgres] in
@@ -35,13 +45,14 @@ public struct DatabasePool: DatabaseClient {
                 delivery.fulfil(.failure(error))
             }
         }
-        let deadline = Task { [acquireTimeout] in
-            try await Task.sleep(for: acquireTimeout)
+        let deadline = Task {
+            try await Task.sleep(for: wait)
             delivery.fulfil(.failure(DatabaseUnavailable(.acquireTimeout)))
         }
         let lent = await delivery.value()
         deadline.cancel()
         defer { release.fulfil(()) }
+        down.withLock { $0 = lent.isFailure }
         switch lent {
         case .success(let connection):
             return try await body(connection)
@@ -88,5 +99,12 @@ final class OneShot<Value: Sendable>: Sendable {
             }
             if let ready { continuation.resume(returning: ready) }
         }
+    }
+}
+
+extension Result {
+    fileprivate var isFailure: Bool {
+        if case .failure = self { return true }
+        return false
     }
 }

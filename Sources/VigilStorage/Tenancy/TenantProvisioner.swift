@@ -120,6 +120,25 @@ public struct TenantProvisioner: Sendable {
         }
     }
 
+    /// Gives every tenant's application and sequencer roles the server's statement limits in the
+    /// tenant's database, so a session as them outside the server's pools (psql, another process)
+    /// has them too. Per database: one role's settings row is never written by two starts at once.
+    public func applySessionLimits(_ limits: DatabaseLimits, logger: Logger) async throws {
+        try await PostgresClient.withRunning(server.configuration(role: server.administrator, database: server.catalogDatabase), logger: logger) { admin in
+            for record in try await CatalogStore(client: DatabasePool(postgres: admin)).all(logger: logger) {
+                for role in [record.application.name, record.sequencer.name] {
+                    // The values are whole milliseconds this process formatted.
+                    for (setting, value) in limits.sessionSettings {
+                        try await admin.query(
+                            PostgresQuery(unsafeSQL: "ALTER ROLE \(quoted(role)) IN DATABASE \(quoted(record.databaseName)) SET \(setting) = '\(value)'"),
+                            logger: logger
+                        )
+                    }
+                }
+            }
+        }
+    }
+
     private func dropLeftovers(of record: TenantRecord, on admin: PostgresClient, logger: Logger) async throws {
         try await admin.query("DROP DATABASE IF EXISTS \(unescaped: quoted(record.databaseName)) WITH (FORCE)", logger: logger)
         for role in [record.owner.name, record.application.name, record.sequencer.name] {
