@@ -73,6 +73,8 @@ let environmentHelp = """
       VIGIL_HTTP_IDLE_TIMEOUT seconds a connection may sit idle between requests (default 30)
       VIGIL_HTTP_HEAD_TIMEOUT seconds for a request head to arrive once begun (default 10; then 408)
       VIGIL_HTTP_BODY_TIMEOUT seconds for a request body to arrive after its head (default 30)
+      VIGIL_HTTP_HANDLER_TIMEOUT  seconds from a request read to its answer beginning (default 4.5;
+                              then 503 request-deadline-exceeded and the connection closes)
       VIGIL_HTTP_MAX_CONNECTIONS  open connections at once (default: descriptor limit - 128);
                               beyond it a connection is answered 503 and closed
       VIGIL_METRICS_ALLOW     CIDRs that may read /metrics (default 127.0.0.0/8,::1/128)

@@ -12,6 +12,7 @@ import Testing
         settings.idleTimeout = .seconds(5)
         settings.headTimeout = .seconds(3)
         settings.bodyTimeout = .seconds(4)
+        settings.handlerTimeout = .seconds(6)
         return settings
     }
 
@@ -93,16 +94,33 @@ import Testing
         let channel = try Self.channel()
         try Self.send("GET /healthz HTTP/1.1\r\nHost: a.test\r\n\r\n", to: channel)
         while try channel.readInbound(as: HTTPServerRequestPart.self) != nil {}
-        // The handler takes longer than any request timeout: nothing may cut it.
+        channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Length": "0"])))
+        // A response under way streams as long as it needs: nothing may cut it.
         channel.embeddedEventLoop.advanceTime(by: .seconds(20))
         #expect(channel.isActive)
-        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Length": "0"])))
         try channel.writeOutbound(HTTPServerResponsePart.end(nil))
         #expect(try Self.written(channel).hasPrefix("HTTP/1.1 200 OK"))
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(4900))
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
         #expect(!channel.isActive)
+    }
+
+    @Test func aHandlerThatBeginsNoAnswerInTimeIsCutWith503() throws {
+        let channel = try Self.channel()
+        try Self.send("GET /api/x HTTP/1.1\r\nHost: a.test\r\n\r\n", to: channel)
+        while try channel.readInbound(as: HTTPServerRequestPart.self) != nil {}
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(5900))
+        #expect(try Self.written(channel).isEmpty)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        let answer = try Self.written(channel)
+        #expect(answer.hasPrefix("HTTP/1.1 503 "))
+        #expect(answer.contains("/problems/request-deadline-exceeded"))
+        // The stuck handler's late answer goes nowhere.
+        #expect(throws: (any Error).self) {
+            try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok)))
+        }
     }
 
     @Test(arguments: [

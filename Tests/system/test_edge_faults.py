@@ -540,7 +540,8 @@ def is_answer_under_fault(outcome: Outcome) -> bool:
 
 
 def is_database_unavailable(outcome: Outcome) -> bool:
-    """2xx, or 503 database-unavailable with Retry-After."""
+    """2xx, or 503 database-unavailable (or request-deadline-exceeded, a handler stuck on a wait the
+    pool does not bound) with Retry-After."""
     if outcome.status is None:
         return False
     if 200 <= outcome.status < 300:
@@ -548,7 +549,7 @@ def is_database_unavailable(outcome: Outcome) -> bool:
     return (
         outcome.status == 503
         and outcome.content_type.startswith(PROBLEM_JSON)
-        and outcome.problem_type.endswith("database-unavailable")
+        and outcome.problem_type.endswith(("database-unavailable", "request-deadline-exceeded"))
         and (outcome.retry_after or "").strip().isdigit()
     )
 

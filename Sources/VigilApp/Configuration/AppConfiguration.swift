@@ -74,6 +74,7 @@ public struct AppConfiguration: Sendable {
         edge.idleTimeout = try reader.timeAmount("vigil.http.idle.timeout", variable: "VIGIL_HTTP_IDLE_TIMEOUT", default: edge.idleTimeout)
         edge.headTimeout = try reader.timeAmount("vigil.http.head.timeout", variable: "VIGIL_HTTP_HEAD_TIMEOUT", default: edge.headTimeout)
         edge.bodyTimeout = try reader.timeAmount("vigil.http.body.timeout", variable: "VIGIL_HTTP_BODY_TIMEOUT", default: edge.bodyTimeout)
+        edge.handlerTimeout = try reader.timeAmount("vigil.http.handler.timeout", variable: "VIGIL_HTTP_HANDLER_TIMEOUT", default: edge.handlerTimeout)
         edge.maxConnections = try reader.wholeNumber(
             "vigil.http.max.connections", variable: "VIGIL_HTTP_MAX_CONNECTIONS", default: edge.maxConnections, range: 1...1_000_000
         )

@@ -24,7 +24,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case awaitingRequest
         case readingHead
         case readingBody(responseStarted: Bool, responseEnded: Bool)
-        case responding
+        case responding(started: Bool)
         case refused
     }
 
@@ -112,9 +112,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             if responseEnded {
                 awaitRequest(context: context)
             } else {
-                phase = .responding
-                disarm()
+                phase = .responding(started: false)
+                arm(context: context, after: settings.handlerTimeout)
             }
+        case (.responseStarted, .responding):
+            // A response under way may stream for as long as it needs.
+            phase = .responding(started: true)
+            disarm()
         case (.responseEnded, .responding):
             awaitRequest(context: context)
         case (.requestEnded, _), (.responseStarted, _), (.responseEnded, _):
@@ -157,8 +161,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func expire(context: ChannelHandlerContext) {
         switch phase {
-        case .awaitingRequest, .refused, .responding:
+        case .awaitingRequest, .refused, .responding(started: true):
             context.close(promise: nil)
+        case .responding(started: false):
+            refuse(context: context, with: EdgeRefusal(.handlerTimeout()))
         case .readingHead:
             refuse(context: context, with: EdgeRefusal(.requestTimeout("head")))
         case .readingBody(let responseStarted, _):

@@ -47,6 +47,15 @@ extension Problem {
         )
     }
 
+    /// 503: the request was read but no answer began in time (a wait nothing else bounded).
+    public static func handlerTimeout() -> Problem {
+        Problem(
+            status: .serviceUnavailable, slug: "request-deadline-exceeded", title: "The request took too long",
+            detail: "No answer began in time; the connection is closed. Retry the request later (with the same Idempotency-Key where it has one).",
+            headers: [.retryAfter: "2"]
+        )
+    }
+
     /// 400: HTTP/1.1 the parser cannot read, or framing RFC 9112 forbids.
     public static func malformedHTTP(_ detail: String) -> Problem {
         Problem(status: .badRequest, slug: "malformed-request", title: "The request could not be read", detail: detail)

@@ -12,6 +12,9 @@ public struct HTTPEdgeSettings: Sendable, Equatable {
     public var headTimeout: TimeAmount = .seconds(10)
     /// `VIGIL_HTTP_BODY_TIMEOUT`: a body not complete this long after its head: 408.
     public var bodyTimeout: TimeAmount = .seconds(30)
+    /// `VIGIL_HTTP_HANDLER_TIMEOUT`: no response begun this long after the request was read: 503
+    /// and the connection closed. The backstop for a handler stuck on a wait nothing else bounds.
+    public var handlerTimeout: TimeAmount = .milliseconds(4500)
     /// `VIGIL_HTTP_MAX_CONNECTIONS`: connections beyond it are answered 503 and closed at once.
     public var maxConnections: Int = HTTPEdgeSettings.defaultMaxConnections()
 
