@@ -55,15 +55,9 @@ public enum TOTPCode {
         let now = step(at: date)
         for candidate in (now - Int64(tolerance))...(now + Int64(tolerance)) {
             if let lastUsedStep, candidate <= lastUsedStep { continue }
-            if constantTimeEqual(Self.code(secret: secret, step: candidate), code) { return candidate }
+            if ConstantTime.equal(Self.code(secret: secret, step: candidate), code) { return candidate }
         }
         return nil
-    }
-
-    static func constantTimeEqual(_ left: String, _ right: String) -> Bool {
-        let left = Array(left.utf8), right = Array(right.utf8)
-        guard left.count == right.count else { return false }
-        return zip(left, right).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }
 

@@ -26,16 +26,7 @@ public struct MetricsAccess: Sendable, Equatable {
     public func permits(client: IPAddress?, authorization: String?) -> Bool {
         if let client, allowed.contains(where: { $0.contains(client) }) { return true }
         guard let token, let authorization, authorization.hasPrefix("Bearer ") else { return false }
-        return Self.constantTimeEqual(Array(authorization.utf8.dropFirst(7)), Array(token.utf8))
-    }
-
-    static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
-        guard !expected.isEmpty else { return false }
-        var difference = given.count == expected.count ? 0 : 1
-        for index in given.indices {
-            difference |= Int(given[index] ^ expected[index % expected.count])
-        }
-        return difference == 0
+        return ConstantTime.equal(String(authorization.dropFirst(7)), token)
     }
 }
 

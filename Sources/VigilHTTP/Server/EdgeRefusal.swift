@@ -55,9 +55,4 @@ extension Problem {
             headers: [.retryAfter: "2"]
         )
     }
-
-    /// 400: HTTP/1.1 the parser cannot read, or framing RFC 9112 forbids.
-    public static func malformedHTTP(_ detail: String) -> Problem {
-        Problem(status: .badRequest, slug: "malformed-request", title: "The request could not be read", detail: detail)
-    }
 }

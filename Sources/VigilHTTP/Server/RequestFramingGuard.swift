@@ -56,7 +56,7 @@ final class RequestFramingGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch exchange {
         case .idle:
             // Between requests: nothing else will answer this one.
-            refuse(context: context, with: EdgeRefusal(.malformedHTTP("The request is not valid HTTP/1.1.")))
+            refuse(context: context, with: EdgeRefusal(.malformedRequest("The request is not valid HTTP/1.1.")))
         case .inProgress(responseStarted: false):
             // Inside a body the handler is reading: its read fails and it answers 400; nothing may follow.
             exchange = .lastResponse
@@ -103,13 +103,13 @@ final class RequestFramingGuard: ChannelDuplexHandler, RemovableChannelHandler {
     static func framingRefusal(of head: HTTPRequestHead) -> EdgeRefusal? {
         let hosts = head.headers["Host"]
         if hosts.count > 1 {
-            return EdgeRefusal(.malformedHTTP("The request has more than one Host header."))
+            return EdgeRefusal(.malformedRequest("The request has more than one Host header."))
         }
         if hosts.isEmpty, head.version.major == 1, head.version.minor >= 1 {
-            return EdgeRefusal(.malformedHTTP("An HTTP/1.1 request needs a Host header."))
+            return EdgeRefusal(.malformedRequest("An HTTP/1.1 request needs a Host header."))
         }
         if let authority = absoluteFormAuthority(of: head.uri), authority.lowercased() != hosts.first?.lowercased() {
-            return EdgeRefusal(.malformedHTTP("The authority of the request target is not the Host header."))
+            return EdgeRefusal(.malformedRequest("The authority of the request target is not the Host header."))
         }
         return nil
     }
